@@ -1,0 +1,50 @@
+# One entry point per task, for people and CI alike.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+HOST ?= 127.0.0.1
+PORT ?= 8000
+SIM_PORT ?= 9001
+
+.PHONY: venv run sim test lint fmt unit bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+## make run: the BFF on http://$(HOST):$(PORT) with the built-in simulator as tenant and an in-process store.
+run: venv
+	$(PY) -m app.devserver --host $(HOST) --port $(PORT) --sim-port $(SIM_PORT)
+
+## make sim: the tenant simulator alone.
+sim: venv
+	$(PY) -m simulator --port $(SIM_PORT)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+fmt: venv
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+## make test: installs what is missing (redis-server via apt-get as root), lints, runs every test.
+test: venv
+	./scripts/ensure-system-deps.sh
+	$(MAKE) --no-print-directory lint
+	$(PY) -m pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: venv
+	$(PY) -m pytest -x -q $(PYTEST_ARGS)
+
+bench: venv
+	./bench/run.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

@@ -1,0 +1,217 @@
+"""The BFF's one exception tree, and its one mapping to HTTP answers.
+
+    BFFError
+    ├── RequestError                 the browser's request is refused (4xx)
+    │   ├── CsrfRequired             403 csrf
+    │   ├── OriginRefused            403 origin
+    │   ├── NotAllowed               403 not_allowed
+    │   ├── NotFound                 404 not_found
+    │   ├── InvalidRequest           400 invalid_request
+    │   ├── BodyTooLarge             413 body_too_large
+    │   ├── Unauthenticated          401 unauthenticated
+    │   ├── SessionExpired           401 session_expired
+    │   ├── NoLoginInProgress        409 no_login_in_progress
+    │   └── RateLimited              429 rate_limited (+ retry_after, Retry-After)
+    ├── TenantError                  the CyberArk Identity tenant, seen from the tenant client
+    │   ├── LoginFailed              401 login_failed (every cause looks the same)
+    │   ├── TenantRateLimited        429 rate_limited (the tenant's RetryWaitingTime)
+    │   ├── TokenRejected            401 session_expired (the bearer is no longer good)
+    │   ├── TenantUnavailable        502 upstream_unavailable
+    │   ├── TenantTimeout            504 upstream_timeout
+    │   └── TenantProtocolError      502 upstream_protocol_error (HTML, garbage, missing fields)
+    └── StoreUnavailable             503 store_unavailable (+ Retry-After)
+
+Foreign errors (httpx, redis) are translated at the boundary into the most specific of these with
+``raise ... from exc``. Only :func:`error_body` turns one into JSON, so no handler invents its own.
+Messages are fixed per class: nothing from the tenant or from an exception's text reaches the browser.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class BFFError(Exception):
+    """Base of every error the BFF raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    message: ClassVar[str] = "The request could not be completed."
+
+    def extra(self) -> dict[str, Any]:
+        """Fields added to the error body besides ``error`` and ``message``."""
+        return {}
+
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries."""
+        return {}
+
+
+class RequestError(BFFError):
+    """The browser's request is refused."""
+
+    status = 400
+    code = "invalid_request"
+    message = "The request is not valid."
+
+
+class CsrfRequired(RequestError):
+    status = 403
+    code = "csrf"
+    message = "This request needs the header X-CSRF: 1."
+
+
+class OriginRefused(RequestError):
+    status = 403
+    code = "origin"
+    message = "Requests from this origin are not accepted."
+
+
+class NotAllowed(RequestError):
+    status = 403
+    code = "not_allowed"
+    message = "This call is not on the allow-list."
+
+
+class NotFound(RequestError):
+    status = 404
+    code = "not_found"
+    message = "Not found."
+
+
+class InvalidRequest(RequestError):
+    status = 400
+    code = "invalid_request"
+    message = "The request body is not valid."
+
+
+class BodyTooLarge(RequestError):
+    status = 413
+    code = "body_too_large"
+    message = "The request body is too large."
+
+
+class Unauthenticated(RequestError):
+    status = 401
+    code = "unauthenticated"
+    message = "Sign in first."
+
+
+class SessionExpired(RequestError):
+    status = 401
+    code = "session_expired"
+    message = "The session has ended; sign in again."
+
+
+class NoLoginInProgress(RequestError):
+    status = 409
+    code = "no_login_in_progress"
+    message = "There is no sign-in in progress; start again."
+
+
+class _RetryAfter:
+    """Mixin for answers that tell the client when to come back."""
+
+    retry_after: int
+
+    def _init_retry_after(self, retry_after: float) -> None:
+        # Never advertise 0: a client told "retry after 0" hammers the server.
+        self.retry_after = max(1, int(-(-retry_after // 1)))
+
+    def retry_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RateLimited(_RetryAfter, RequestError):
+    status = 429
+    code = "rate_limited"
+    message = "Too many attempts; wait and try again."
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self._init_retry_after(retry_after)
+
+    def extra(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return self.retry_headers()
+
+
+class TenantError(BFFError):
+    """Something the tenant said or failed to say."""
+
+    status = 502
+    code = "upstream_unavailable"
+    message = "The identity service cannot be reached."
+
+
+class LoginFailed(TenantError):
+    """The tenant refused the login: wrong answer, unknown user, lockout, expired SessionId alike."""
+
+    status = 401
+    code = "login_failed"
+    message = "Sign-in failed. Start again."
+
+
+class TenantRateLimited(_RetryAfter, TenantError):
+    """The tenant asked to wait (``RetryWaitingTime``)."""
+
+    status = 429
+    code = "rate_limited"
+    message = "Too many attempts; wait and try again."
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"tenant asks to wait {retry_after}s")
+        self._init_retry_after(retry_after)
+
+    def extra(self) -> dict[str, Any]:
+        return {"retry_after": self.retry_after}
+
+    def headers(self) -> dict[str, str]:
+        return self.retry_headers()
+
+
+class TokenRejected(TenantError):
+    """The tenant no longer accepts the session's bearer."""
+
+    status = 401
+    code = "session_expired"
+    message = "The session has ended; sign in again."
+
+
+class TenantUnavailable(TenantError):
+    status = 502
+    code = "upstream_unavailable"
+    message = "The identity service cannot be reached."
+
+
+class TenantTimeout(TenantError):
+    status = 504
+    code = "upstream_timeout"
+    message = "The identity service did not answer in time."
+
+
+class TenantProtocolError(TenantError):
+    """The tenant answered something that is not its protocol (HTML, garbage, missing fields)."""
+
+    status = 502
+    code = "upstream_protocol_error"
+    message = "The identity service gave an answer the BFF does not understand."
+
+
+class StoreUnavailable(BFFError):
+    """The session store (Redis) cannot be used right now."""
+
+    status = 503
+    code = "store_unavailable"
+    message = "The session store is unavailable; try again shortly."
+    retry_after: ClassVar[int] = 2
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+def error_body(exc: BFFError) -> dict[str, Any]:
+    """The documented error JSON for ``exc``: ``{"error", "message", ...extra}``."""
+    return {"error": exc.code, "message": exc.message, **exc.extra()}
