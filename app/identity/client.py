@@ -1,0 +1,339 @@
+"""The CyberArk Identity tenant client: one long-lived httpx client, no cookies shared between users."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from collections.abc import AsyncIterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from app.errors import (
+    LoginFailed,
+    TenantError,
+    TenantProtocolError,
+    TenantRateLimited,
+    TenantTimeout,
+    TenantUnavailable,
+    TokenRejected,
+)
+from app.identity.cookies import TOKEN_COOKIE, cookie_header, empty_jar, merge_cookies, read_set_cookies
+from app.identity.envelope import Envelope, parse_envelope
+from app.identity.models import (
+    FederatedRedirect,
+    LoggedIn,
+    LoginContext,
+    NewPackage,
+    Outcome,
+    Started,
+    StartResult,
+)
+from app.identity.results import (
+    FederatedReply,
+    NoncommittalReply,
+    PackageReply,
+    PodRedirect,
+    SuccessReply,
+    parse_advance,
+    parse_start,
+    parse_whoami,
+)
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+log = logging.getLogger("bff.identity")
+
+START_PATH = "/Security/StartAuthentication"
+ADVANCE_PATH = "/Security/AdvanceAuthentication"
+CLEANUP_PATH = "/Security/CleanupAuthentication"
+LOGOUT_PATH = "/Security/Logout"
+WHOAMI_PATH = "/Security/Whoami"
+
+#: PodFqdn redirects followed by :meth:`TenantClient.start` before it gives up.
+MAX_POD_HOPS = 2
+NATIVE_CLIENT_HEADERS = {"X-IDAP-NATIVE-CLIENT": "true", "X-CENTRIFY-NATIVE-CLIENT": "true"}
+JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
+# Headers request() never forwards from its caller: the tenant must see only the bearer it is given.
+_CALLER_HEADERS_DROPPED = frozenset({"authorization", "cookie", "host"})
+
+Step = tuple[Outcome, LoginContext]
+
+
+class TenantClient:
+    """Talks to one tenant for every user; per-login state lives in :class:`LoginContext`, never in here.
+
+    Example::
+
+        client = TenantClient("https://abc1234.id.cyberark.cloud", timeout=10)
+        started = await client.start("jane@example.com")
+        password = started.package.challenges[0].mechanisms[0]
+        outcome, ctx = await client.answer(started.context, password.id, "secret")
+        await client.aclose()
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tenant_id: str | None = None,
+        timeout: float = 10.0,
+        verify: bool | str | ssl.SSLContext = True,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+    ) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{base_url!r} is not an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.tenant_id = tenant_id
+        if isinstance(verify, str):
+            # httpx 0.28 deprecates verify=<path>; build the context it would have built.
+            verify = ssl.create_default_context(cafile=verify)
+        self._http = httpx.AsyncClient(
+            headers=NATIVE_CLIENT_HEADERS,
+            cookies=empty_jar(),
+            timeout=httpx.Timeout(timeout),
+            limits=limits,
+            verify=verify,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TenantClient:
+        """A client for ``CYBERARK_TENANT_URL`` with the configured tenant id, timeout and CA bundle."""
+        ca = settings.cyberark_ca_bundle
+        return cls(
+            settings.tenant_url,
+            tenant_id=settings.cyberark_tenant_id,
+            timeout=settings.cyberark_timeout,
+            verify=str(ca) if ca is not None else True,
+        )
+
+    @property
+    def cookie_jar_size(self) -> int:
+        """How many cookies the shared client holds; always 0 (tests check it)."""
+        return len(self._http.cookies.jar)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # Login ---------------------------------------------------------------------------------------------
+
+    async def start(self, username: str) -> StartResult:
+        """StartAuthentication for ``username``, following ``PodFqdn`` (at most :data:`MAX_POD_HOPS`).
+
+        Raises LoginFailed (``success: false``), TenantRateLimited (``RetryWaitingTime``), and
+        TenantProtocolError for a ``LoginSuccess`` here: this client never sends a token cookie with
+        StartAuthentication, so a tenant that claims a finished login is not speaking the protocol we know.
+        """
+        body: dict[str, Any] = {"User": username, "Version": "1.0"}
+        if self.tenant_id:
+            body["TenantId"] = self.tenant_id
+        base = self.base_url
+        for _hop in range(MAX_POD_HOPS + 1):
+            envelope, set_cookies = await self._login_call(base + START_PATH, body, {})
+            if not envelope.success:
+                raise LoginFailed("StartAuthentication failed")
+            reply = parse_start(envelope.result)
+            if isinstance(reply, PodRedirect):
+                if _same_host(reply.pod, base):
+                    raise TenantProtocolError("tenant redirects to the pod already in use")
+                # Hosts are bare names: the configured URL's scheme decides http or https.
+                base = f"{urlsplit(self.base_url).scheme}://{reply.pod}"
+                continue
+            if isinstance(reply, FederatedReply):
+                return FederatedRedirect(url=reply.url)
+            if isinstance(reply, SuccessReply):
+                raise TenantProtocolError("tenant reports a login before any challenge")
+            _raise_if_waiting(reply)
+            if reply.session_id is None:  # parse_start refuses this already; repeated for the type checker
+                raise TenantProtocolError("tenant package has no SessionId")
+            context = LoginContext(
+                base_url=base,
+                session_id=reply.session_id,
+                tenant_id=reply.tenant_id or self.tenant_id,
+                cookies=merge_cookies({}, set_cookies),
+            )
+            return Started(context=context, package=reply.package)
+        raise TenantProtocolError(f"tenant redirects through more than {MAX_POD_HOPS} pods")
+
+    async def answer(self, ctx: LoginContext, mechanism_id: str, answer: str | Mapping[str, str]) -> Step:
+        """``Action: Answer``: a password, a code, or ``{question_id: text}`` for a multi-part question."""
+        value: str | dict[str, str] = answer if isinstance(answer, str) else dict(answer)
+        return await self._advance(ctx, mechanism_id, "Answer", value)
+
+    async def start_oob(self, ctx: LoginContext, mechanism_id: str) -> Step:
+        """``Action: StartOOB``: send the mail, text, push or call; usually :class:`Pending`."""
+        return await self._advance(ctx, mechanism_id, "StartOOB", None)
+
+    async def poll(self, ctx: LoginContext, mechanism_id: str) -> Step:
+        """``Action: Poll`` on an out-of-band mechanism."""
+        return await self._advance(ctx, mechanism_id, "Poll", None)
+
+    async def cleanup(self, ctx: LoginContext) -> bool:
+        """CleanupAuthentication; best effort: True when the tenant confirmed, False on any tenant error.
+
+        It never raises a :class:`TenantError`: it runs when a login is abandoned, and nobody could act on
+        a failure (the tenant forgets the SessionId on its own).
+        """
+        body: dict[str, Any] = {"SessionId": ctx.session_id}
+        if ctx.tenant_id:
+            body["TenantId"] = ctx.tenant_id
+        try:
+            envelope, _ = await self._login_call(ctx.base_url + CLEANUP_PATH, body, ctx.cookies)
+        except TenantError as exc:
+            log.info("CleanupAuthentication failed: %s", type(exc).__name__)
+            return False
+        return envelope.success
+
+    async def _advance(
+        self, ctx: LoginContext, mechanism_id: str, action: str, answer: str | dict[str, str] | None
+    ) -> Step:
+        body: dict[str, Any] = {"SessionId": ctx.session_id, "MechanismId": mechanism_id, "Action": action}
+        if answer is not None:
+            body["Answer"] = answer
+        if ctx.tenant_id:
+            body["TenantId"] = ctx.tenant_id
+        envelope, set_cookies = await self._login_call(ctx.base_url + ADVANCE_PATH, body, ctx.cookies)
+        if not envelope.success:
+            # Never pass the tenant's Message on: it is generic at best and could name the cause.
+            raise LoginFailed(f"AdvanceAuthentication {action} failed")
+        reply = parse_advance(envelope.result)
+        context = ctx.model_copy(update={"cookies": merge_cookies(ctx.cookies, set_cookies)})
+        if isinstance(reply, NoncommittalReply):
+            # The BFF has no step that shows a tenant message without a login; ClientMessage stays here.
+            raise LoginFailed("tenant ended the login without success")
+        if isinstance(reply, PackageReply):
+            _raise_if_waiting(reply)
+            if reply.session_id is not None:
+                context = context.model_copy(update={"session_id": reply.session_id})
+            return NewPackage(package=reply.package), context
+        if isinstance(reply, SuccessReply):
+            # The body's "Auth" is a one-time token; the .ASPXAUTH cookie is the one good for many calls.
+            token = set_cookies.get(TOKEN_COOKIE)
+            if not token:
+                raise TenantProtocolError("tenant reports a login without a .ASPXAUTH cookie")
+            return LoggedIn(token=token, user=reply.user), context
+        return reply, context
+
+    async def _login_call(
+        self, url: str, body: dict[str, Any], cookies: Mapping[str, str]
+    ) -> tuple[Envelope, dict[str, str | None]]:
+        headers = dict(JSON_HEADERS)
+        cookie = cookie_header(cookies)
+        if cookie is not None:
+            headers["Cookie"] = cookie
+        request = self._http.build_request("POST", url, content=json.dumps(body).encode(), headers=headers)
+        response = await self._send(request)
+        _raise_for_gateway(response)
+        envelope = parse_envelope(response.status_code, response.content)
+        return envelope, read_set_cookies(response.headers.get_list("set-cookie"))
+
+    # Bearer calls --------------------------------------------------------------------------------------
+
+    async def logout(self, token: str) -> bool:
+        """``/Security/Logout``: True when the tenant ended the token, False when it was already not valid."""
+        try:
+            await self._bearer_call(token, LOGOUT_PATH)
+        except TokenRejected:
+            return False
+        return True
+
+    async def whoami(self, token: str) -> dict[str, str | None]:
+        """``/Security/Whoami`` as ``{"username", "id", "tenant_id"}``; TokenRejected when it is over."""
+        envelope = await self._bearer_call(token, WHOAMI_PATH)
+        return parse_whoami(envelope.result)
+
+    async def request(
+        self,
+        token: str,
+        method: str,
+        path: str,
+        *,
+        content: bytes | AsyncIterable[bytes] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | str | None = None,
+    ) -> httpx.Response:
+        """Send one call with the bearer and return the *streaming* response; the caller must ``aclose()`` it.
+
+        ``path`` is the already allow-listed tenant path (starting with ``/``). Raises TokenRejected on
+        401/403 (the response is closed then), TenantUnavailable / TenantTimeout on transport errors.
+        """
+        if not path.startswith("/") or path.startswith("//"):
+            raise ValueError("path must start with a single '/'")
+        sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _CALLER_HEADERS_DROPPED}
+        sent["Authorization"] = f"Bearer {token}"
+        request = self._http.build_request(
+            method, self.base_url + path, content=content, headers=sent, params=params
+        )
+        response = await self._send(request, stream=True)
+        if response.status_code in (401, 403):
+            await response.aclose()
+            raise TokenRejected(f"tenant answered HTTP {response.status_code} to a bearer call")
+        return response
+
+    async def _bearer_call(self, token: str, path: str) -> Envelope:
+        headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}"}
+        request = self._http.build_request("POST", self.base_url + path, content=b"{}", headers=headers)
+        response = await self._send(request)
+        if response.status_code in (401, 403):
+            raise TokenRejected(f"tenant answered HTTP {response.status_code} to a bearer call")
+        _raise_for_gateway(response)
+        envelope = parse_envelope(response.status_code, response.content)
+        if not envelope.success:
+            if envelope.result is None:
+                raise TokenRejected("tenant says the bearer is not valid")
+            raise TenantProtocolError("tenant refused a bearer call with a result")
+        return envelope
+
+    # Transport -----------------------------------------------------------------------------------------
+
+    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+        """Send ``request``, translating httpx's errors into ours."""
+        try:
+            return await self._http.send(request, stream=stream)
+        except httpx.TimeoutException as exc:
+            raise TenantTimeout(f"tenant did not answer {request.url.path} in time") from exc
+        except httpx.TransportError as exc:
+            # Connect, read and write errors, dropped connections, TLS failures: the tenant is not reachable.
+            raise TenantUnavailable(
+                f"tenant unreachable for {request.url.path}: {type(exc).__name__}"
+            ) from exc
+        except httpx.DecodingError as exc:
+            raise TenantProtocolError("tenant reply cannot be decoded") from exc
+
+
+def _raise_if_waiting(reply: PackageReply) -> None:
+    if reply.retry_after > 0:
+        raise TenantRateLimited(reply.retry_after)
+
+
+def _raise_for_gateway(response: httpx.Response) -> None:
+    """5xx: the tenant (or its gateway) is down; 429: it asks to slow down."""
+    if response.status_code >= 500:
+        raise TenantUnavailable(f"tenant answered HTTP {response.status_code}")
+    if response.status_code == 429:
+        raise TenantRateLimited(_retry_after_header(response.headers.get("retry-after")))
+
+
+def _retry_after_header(value: str | None) -> float:
+    if value is not None and value.strip().isdigit():
+        return float(value.strip())
+    return 1.0
+
+
+def _same_host(pod: str, base_url: str) -> bool:
+    """Whether the bare ``host[:port]`` ``pod`` names the host of ``base_url`` (default ports included)."""
+    base = urlsplit(base_url)
+    target = urlsplit(f"{base.scheme}://{pod}")
+    default = 443 if base.scheme == "https" else 80
+    try:
+        return (target.hostname, target.port or default) == (base.hostname, base.port or default)
+    except ValueError as exc:
+        raise TenantProtocolError("tenant PodFqdn has an invalid port") from exc

@@ -1,0 +1,127 @@
+"""The tenant's JSON envelope, ``{"success": bool, "Result": {...} | null, ...}``, read strictly.
+
+Anything else (HTML, a 404 page, truncated or non-JSON bodies, wrong types) is a
+:class:`~app.errors.TenantProtocolError`, and nothing else escapes this module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.errors import TenantProtocolError
+
+#: A login reply larger than this is not the tenant's protocol (packages are a few kB).
+MAX_ENVELOPE_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """A parsed reply, e.g. ``Envelope(success=True, result={"Summary": "LoginSuccess", ...})``."""
+
+    success: bool
+    # The tenant's Result may hold a SessionId or a one-time token: keep it out of reprs and logs.
+    result: dict[str, Any] | None = field(repr=False)
+
+
+def parse_envelope(status: int, body: bytes) -> Envelope:
+    """Read one reply of a JSON endpoint; raise :class:`TenantProtocolError` unless it is an envelope."""
+    if status != 200:
+        # The tenant answers 200 even for failed logins; anything else (a 404 HTML page) is not its protocol.
+        raise TenantProtocolError(f"tenant answered HTTP {status}")
+    if len(body) > MAX_ENVELOPE_BYTES:
+        raise TenantProtocolError("tenant reply is too large")
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # UnicodeDecodeError and JSONDecodeError are both ValueErrors; deep nesting raises RecursionError.
+        raise TenantProtocolError("tenant reply is not JSON") from exc
+    return envelope_from_json(data)
+
+
+def envelope_from_json(data: Any) -> Envelope:
+    """Check the shape of an already decoded envelope."""
+    if not isinstance(data, dict):
+        raise TenantProtocolError("tenant reply is not a JSON object")
+    success = data.get("success")
+    if not isinstance(success, bool):
+        raise TenantProtocolError("tenant reply has no boolean 'success'")
+    result = data.get("Result")
+    if result is not None and not isinstance(result, dict):
+        # Bearer endpoints may return other Result shapes; login endpoints never do. Callers that accept
+        # a non-object Result read the raw JSON themselves.
+        raise TenantProtocolError("tenant reply has a 'Result' that is not an object")
+    return Envelope(success=success, result=result)
+
+
+def is_token_rejection(body: bytes) -> bool:
+    """True when a bearer call's body says the token is not valid: ``success: false`` with no ``Result``."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and data.get("success") is False and data.get("Result") is None
+
+
+# Typed field access: every read of a tenant field goes through one of these, so a wrong type is always
+# a TenantProtocolError and never a KeyError/TypeError deep inside the client.
+
+
+def req_str(data: dict[str, Any], key: str) -> str:
+    """``data[key]`` as a non-empty string."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise TenantProtocolError(f"tenant field {key!r} is missing or not a string")
+    return value
+
+
+def opt_str(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` as a string, or None when absent, null or empty."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TenantProtocolError(f"tenant field {key!r} is not a string")
+    return value
+
+
+def opt_scalar_text(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` as text when it is a string or an integer (numbers the tenant may send either way)."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TenantProtocolError(f"tenant field {key!r} is not a string or an integer")
+    return str(value)
+
+
+def opt_seconds(data: dict[str, Any], key: str) -> float:
+    """``data[key]`` as a non-negative finite number of seconds; 0 when absent or null."""
+    value = data.get(key)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TenantProtocolError(f"tenant field {key!r} is not a number")
+    try:
+        seconds = float(value)
+    except OverflowError as exc:
+        raise TenantProtocolError(f"tenant field {key!r} is out of range") from exc
+    if not 0 <= seconds < float("inf"):
+        raise TenantProtocolError(f"tenant field {key!r} is not a sensible number of seconds")
+    return seconds
+
+
+def req_list(data: dict[str, Any], key: str) -> list[Any]:
+    """``data[key]`` as a non-empty list."""
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise TenantProtocolError(f"tenant field {key!r} is missing or not a non-empty list")
+    return value
+
+
+def as_object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` as a JSON object."""
+    if not isinstance(value, dict):
+        raise TenantProtocolError(f"tenant {what} is not an object")
+    return value

@@ -1,0 +1,148 @@
+"""Our own typed view of a tenant login: mechanisms, packages, outcomes and the login context.
+
+Nothing here names a tenant field; :mod:`app.identity.results` maps the tenant's JSON onto these.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MechanismKind = Literal["text", "oob", "text_oob"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Question(_Frozen):
+    """One part of a multi-part security question, e.g. ``Question(id="3f…", text="First pet?")``."""
+
+    id: str
+    text: str
+
+
+class Mechanism(_Frozen):
+    """One way to satisfy a challenge.
+
+    Example::
+
+        Mechanism(id="<MechanismId>", name="UP", kind="text", label="Password", prompt="Enter Password")
+    """
+
+    #: The tenant's opaque ``MechanismId``; the BFF shows the browser its own ids instead.
+    id: str = Field(repr=False)
+    name: str
+    kind: MechanismKind
+    label: str
+    prompt: str | None = None
+    #: Only for multi-part security questions, answered with ``{question.id: text, ...}``.
+    questions: tuple[Question, ...] | None = None
+
+
+class Challenge(_Frozen):
+    """One step of a package: satisfy exactly one of its mechanisms, e.g. ``Challenge(mechanisms=(m,))``."""
+
+    mechanisms: tuple[Mechanism, ...]
+
+
+class Package(_Frozen):
+    """The challenges of a login, answered in order, e.g. ``Package(challenges=(password, mfa))``."""
+
+    challenges: tuple[Challenge, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` reads it back."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Package:
+        """Read :meth:`to_dict`'s output; raises ``ValueError`` (pydantic's) when it is not one."""
+        return cls.model_validate(data)
+
+
+class LoginContext(_Frozen):
+    """What a login in progress needs between browser requests; store it encrypted (it holds the SessionId).
+
+    Example::
+
+        ctx = LoginContext(base_url="https://abc.id.cyberark.cloud", session_id="…", cookies={"SimLB": "…"})
+        LoginContext.from_dict(json.loads(json.dumps(ctx.to_dict()))) == ctx
+    """
+
+    #: The pod that answered StartAuthentication; every later call of this login goes there.
+    base_url: str
+    session_id: str = Field(repr=False)
+    tenant_id: str | None = None
+    #: Cookies the tenant set for this login only (e.g. a load-balancer or ``CCSID`` cookie).
+    cookies: dict[str, str] = Field(default_factory=dict, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict; :meth:`from_dict` reads it back."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LoginContext:
+        """Read :meth:`to_dict`'s output; raises ``ValueError`` (pydantic's) when it is not one."""
+        return cls.model_validate(data)
+
+
+class TenantUser(_Frozen):
+    """Who logged in, e.g. ``TenantUser(id="c2c…", username="jane@example.com", display_name="Jane")``."""
+
+    id: str
+    username: str
+    display_name: str | None = None
+    email: str | None = None
+    #: The pod's host name, or the customer id when the tenant did not name its pod.
+    tenant: str | None = None
+
+
+# Start -----------------------------------------------------------------------------------------------
+
+
+class Started(_Frozen):
+    """StartAuthentication gave a challenge package, e.g. ``Started(context=ctx, package=pkg)``."""
+
+    context: LoginContext
+    package: Package
+
+
+class FederatedRedirect(_Frozen):
+    """The user logs in at an external identity provider, e.g. ``FederatedRedirect(url="https://idp/…")``."""
+
+    url: str
+
+
+StartResult = Started | FederatedRedirect
+
+
+# Advance ---------------------------------------------------------------------------------------------
+
+
+class NextChallenge(_Frozen):
+    """The current challenge is satisfied; go on with the next one of the package."""
+
+
+class Pending(_Frozen):
+    """An out-of-band mechanism is under way; poll it. ``number`` is the push number to tap, if any."""
+
+    number: str | None = None
+
+
+class NewPackage(_Frozen):
+    """The tenant replaced the package (e.g. a forced password reset); start at its first challenge."""
+
+    package: Package
+
+
+class LoggedIn(_Frozen):
+    """The login succeeded, e.g. ``LoggedIn(token="<.ASPXAUTH>", user=TenantUser(...))``."""
+
+    #: The duration-based ``.ASPXAUTH`` value, used as ``Authorization: Bearer``; never log it.
+    token: str = Field(repr=False)
+    user: TenantUser
+
+
+Outcome = NextChallenge | Pending | NewPackage | LoggedIn

@@ -1,0 +1,215 @@
+"""The tenant's ``Result`` objects mapped onto our models; the only place that knows their field names.
+
+Every function takes an already parsed envelope ``Result`` and raises only
+:class:`~app.errors.TenantProtocolError`; what a reply *means* for the login (failure, rate limit) is
+decided by the client.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from app.errors import TenantProtocolError
+from app.identity.envelope import (
+    as_object,
+    opt_scalar_text,
+    opt_seconds,
+    opt_str,
+    req_list,
+    req_str,
+)
+from app.identity.models import (
+    Challenge,
+    Mechanism,
+    MechanismKind,
+    NextChallenge,
+    Package,
+    Pending,
+    Question,
+    TenantUser,
+)
+
+#: AnswerType -> what the user does. QR is only ever polled, so it behaves like an out-of-band mechanism.
+ANSWER_KINDS: dict[str, MechanismKind] = {
+    "text": "text",
+    "starttextoob": "text_oob",
+    "startoob": "oob",
+    "qr": "oob",
+}
+
+# A bare host name or IPv4 address, with an optional port: no scheme, path, user info or spaces.
+_POD = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})(?::[0-9]{1,5})?")
+
+
+@dataclass(frozen=True, slots=True)
+class PodRedirect:
+    """StartAuthentication asks to send the same request to another pod."""
+
+    pod: str
+
+
+@dataclass(frozen=True, slots=True)
+class PackageReply:
+    """A challenge package, with what the client needs besides the package itself."""
+
+    package: Package
+    session_id: str | None = field(repr=False)
+    tenant_id: str | None
+    pod: str | None
+    retry_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class FederatedReply:
+    """The user belongs to an external identity provider."""
+
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class SuccessReply:
+    """Logged in; the token itself comes from the ``.ASPXAUTH`` cookie, not from this body."""
+
+    user: TenantUser
+
+
+@dataclass(frozen=True, slots=True)
+class NoncommittalReply:
+    """``NoncommitalSuccess``: the tenant ends the flow without a login."""
+
+
+StartReply = PodRedirect | PackageReply | FederatedReply | SuccessReply
+AdvanceReply = NextChallenge | Pending | PackageReply | SuccessReply | NoncommittalReply
+
+
+def parse_start(result: dict[str, Any] | None) -> StartReply:
+    """Read a successful StartAuthentication ``Result``."""
+    data = as_object(result, "StartAuthentication result")
+    summary = opt_str(data, "Summary")
+    if summary == "LoginSuccess":
+        return SuccessReply(parse_user(data))
+    url = opt_str(data, "IdpRedirectUrl")
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise TenantProtocolError("tenant IdpRedirectUrl is not an http(s) URL")
+        return FederatedReply(url)
+    if data.get("Challenges") is not None:
+        reply = parse_package_reply(data)
+        if reply.session_id is None:
+            raise TenantProtocolError("tenant package has no SessionId")
+        return reply
+    pod = parse_pod(data)
+    if pod is not None:
+        return PodRedirect(pod)
+    raise TenantProtocolError("tenant StartAuthentication result is neither a package nor a redirect")
+
+
+def parse_advance(result: dict[str, Any] | None) -> AdvanceReply:
+    """Read a successful AdvanceAuthentication ``Result`` by its ``Summary``."""
+    data = as_object(result, "AdvanceAuthentication result")
+    summary = req_str(data, "Summary")
+    if summary == "StartNextChallenge":
+        return NextChallenge()
+    if summary == "OobPending":
+        return Pending(number=opt_scalar_text(data, "GeneratedAuthValue"))
+    if summary == "NewPackage":
+        return parse_package_reply(data)
+    if summary == "LoginSuccess":
+        return SuccessReply(parse_user(data))
+    # The tenant spells it "NoncommitalSuccess"; accept the dictionary spelling too.
+    if summary in ("NoncommitalSuccess", "NoncommittalSuccess"):
+        return NoncommittalReply()
+    raise TenantProtocolError("tenant AdvanceAuthentication result has an unknown Summary")
+
+
+def parse_pod(data: dict[str, Any]) -> str | None:
+    """The ``PodFqdn`` host, checked to be a bare ``host[:port]``, or None."""
+    pod = opt_str(data, "PodFqdn")
+    if pod is None:
+        return None
+    if not _POD.fullmatch(pod):
+        raise TenantProtocolError("tenant PodFqdn is not a bare host name")
+    return pod.lower()
+
+
+def parse_package_reply(data: dict[str, Any]) -> PackageReply:
+    """A package ``Result`` (StartAuthentication or ``NewPackage``)."""
+    return PackageReply(
+        package=parse_package(data),
+        session_id=opt_str(data, "SessionId"),
+        tenant_id=opt_str(data, "TenantId"),
+        pod=parse_pod(data),
+        retry_after=opt_seconds(data, "RetryWaitingTime"),
+    )
+
+
+def parse_package(data: dict[str, Any]) -> Package:
+    """``Challenges`` as a :class:`Package`; mechanisms of an unknown AnswerType are left out."""
+    challenges = []
+    for raw in req_list(data, "Challenges"):
+        challenge = as_object(raw, "challenge")
+        mechanisms = []
+        for raw_mech in req_list(challenge, "Mechanisms"):
+            mechanism = parse_mechanism(as_object(raw_mech, "mechanism"))
+            if mechanism is not None:
+                mechanisms.append(mechanism)
+        if not mechanisms:
+            # A challenge the BFF cannot satisfy at all would strand the user mid-login; say so now.
+            raise TenantProtocolError("tenant challenge has no mechanism the BFF supports")
+        challenges.append(Challenge(mechanisms=tuple(mechanisms)))
+    return Package(challenges=tuple(challenges))
+
+
+def parse_mechanism(data: dict[str, Any]) -> Mechanism | None:
+    """One mechanism, or None when its AnswerType is one the BFF does not know (e.g. a FIDO key)."""
+    kind = ANSWER_KINDS.get(req_str(data, "AnswerType").lower())
+    if kind is None:
+        return None
+    name = req_str(data, "Name")
+    mechanism_id = req_str(data, "MechanismId")
+    label = opt_str(data, "PromptSelectMech") or name
+    # A single security question may carry its text in "Question" rather than in the prompt.
+    question = data.get("Question")
+    prompt = opt_str(data, "PromptMechChosen") or (
+        question if isinstance(question, str) and question else None
+    )
+    questions = parse_questions(data)
+    return Mechanism(id=mechanism_id, name=name, kind=kind, label=label, prompt=prompt, questions=questions)
+
+
+def parse_questions(data: dict[str, Any]) -> tuple[Question, ...] | None:
+    """The parts of a multi-part security question, or None."""
+    multipart = data.get("MultipartMechanism")
+    if multipart is None:
+        return None
+    parts = req_list(as_object(multipart, "MultipartMechanism"), "MechanismParts")
+    questions = []
+    for raw in parts:
+        part = as_object(raw, "mechanism part")
+        questions.append(Question(id=req_str(part, "Uuid"), text=req_str(part, "QuestionText")))
+    return tuple(questions)
+
+
+def parse_user(data: dict[str, Any]) -> TenantUser:
+    """The user fields of a ``LoginSuccess`` result."""
+    return TenantUser(
+        id=req_str(data, "UserId"),
+        username=req_str(data, "User"),
+        display_name=opt_str(data, "DisplayName"),
+        email=opt_str(data, "EmailAddress"),
+        tenant=opt_str(data, "PodFqdn") or opt_str(data, "CustomerID"),
+    )
+
+
+def parse_whoami(result: dict[str, Any] | None) -> dict[str, str | None]:
+    """A ``Whoami`` result under our names: ``{"username", "id", "tenant_id"}``."""
+    data = as_object(result, "Whoami result")
+    return {
+        "username": req_str(data, "User"),
+        "id": opt_str(data, "UserUuid"),
+        "tenant_id": opt_str(data, "TenantId"),
+    }
