@@ -1,0 +1,77 @@
+"""``open_store(settings)``: the store the configuration asks for (memory, or Redis in any mode)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel
+from redis.backoff import ExponentialBackoff
+
+from app.sessions.memory_store import MemoryStore
+from app.sessions.redis_store import RedisStore
+from app.sessions.store import Store
+from app.settings import Settings
+
+log = logging.getLogger("bff.sessions")
+
+#: Seconds for connecting and for each reply. A session read is one small GET: anything slower is an outage,
+#: and the route answers 503 quickly instead of holding the browser.
+DEFAULT_TIMEOUT = 2.0
+
+
+def _client_options(timeout: float) -> dict[str, Any]:
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        # One quick retry: a pooled connection left over from before a Redis restart fails once, and the
+        # retry on a fresh connection succeeds. More retries would only delay the 503 during an outage.
+        "retry": Retry(ExponentialBackoff(cap=0.2, base=0.05), retries=1),
+        "decode_responses": False,
+    }
+
+
+def _sentinel_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"BFF_REDIS_SENTINELS: {text!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+def open_store(
+    settings: Settings, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time
+) -> Store:
+    """The store for ``settings`` (nothing connects yet); ``clock`` drives the memory store's expiry."""
+    prefix = settings.bff_redis_key_prefix
+    if settings.bff_redis_url is None:
+        log.warning("BFF_REDIS_URL is not set: sessions live in this process only (development)")
+        return MemoryStore(prefix=prefix, clock=clock)
+    url = settings.bff_redis_url.get_secret_value()
+    options = _client_options(timeout)
+    if settings.bff_redis_mode == "cluster":
+        options.pop("retry")  # the cluster client retries by re-reading the slot map instead
+        return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix)
+    if settings.bff_redis_mode == "sentinel":
+        # The URL gives what the master connection needs (password, db, TLS); the sentinels give its address.
+        parsed = parse_url(url)
+        master_options = {
+            k: v for k, v in parsed.items() if k not in ("host", "port", "path", "connection_class")
+        }
+        if url.startswith("rediss://"):
+            # The sentinel pool picks its own (TLS) connection class from this flag.
+            master_options["ssl"] = True
+        sentinel = Sentinel(  # type: ignore[no-untyped-call]
+            [_sentinel_address(s) for s in settings.bff_redis_sentinels],
+            sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+            **options,
+            **master_options,
+        )
+        master = sentinel.master_for(settings.bff_redis_sentinel_master, redis_class=Redis)
+        return RedisStore(master, prefix=prefix)
+    return RedisStore(Redis.from_url(url, **options), prefix=prefix)

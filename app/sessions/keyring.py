@@ -1,0 +1,51 @@
+"""Server-side keys derived from the session secrets, one HKDF label per purpose."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+#: HKDF ``info`` labels: a distinct label per use, so no derived key ever serves two purposes.
+INDEX_LABEL = b"bff/session-index/v1"
+PUBLIC_ID_LABEL = b"bff/public-id/v1"
+LOG_ID_LABEL = b"bff/log-id/v1"
+
+
+def _derive(secret: bytes, label: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=label).derive(secret)
+
+
+class Keyring:
+    """Keys derived from the session secrets (first one current, all accepted).
+
+    Example::
+
+        keyring = Keyring([b"new secret", b"old secret"])
+        keyring.log_id(session_id)  # "3f9c0a..." (16 hex digits)
+    """
+
+    __slots__ = ("_index_keys", "_log_key", "_public_key")
+
+    def __init__(self, secrets: Sequence[bytes]) -> None:
+        if not secrets or any(not s for s in secrets):
+            raise ValueError("at least one non-empty session secret is required")
+        self._index_keys = tuple(_derive(s, INDEX_LABEL) for s in secrets)
+        self._public_key = _derive(secrets[0], PUBLIC_ID_LABEL)
+        self._log_key = _derive(secrets[0], LOG_ID_LABEL)
+
+    @property
+    def index_keys(self) -> tuple[bytes, ...]:
+        """AES-GCM keys for the per-user index, the current (sealing) one first."""
+        return self._index_keys
+
+    def public_id(self, session_id: bytes) -> str:
+        """The session's opaque public id: a keyed hash, neither the raw id nor its storage key."""
+        return hmac.new(self._public_key, session_id, hashlib.sha256).hexdigest()[:32]
+
+    def log_id(self, session_id: bytes) -> str:
+        """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
+        return hmac.new(self._log_key, session_id, hashlib.sha256).hexdigest()[:16]

@@ -1,0 +1,108 @@
+"""Pre-auth state: a login in progress, under its own cookie, key, salt and TTL (``BFF_LOGIN_TIMEOUT``).
+
+Stored like a session (``l:<sha256(id)>``, AES-GCM under a key only the browser's login cookie carries), but
+never slid: the state ends ``login_timeout`` seconds after :meth:`LoginStateService.begin` whatever happens.
+On success the caller ends it and creates a session, so the authenticated session gets a new id and key.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from app.errors import NoLoginInProgress
+from app.sessions.sealed import seal, unseal
+from app.sessions.store import Store
+from app.sessions.ticket import Ticket, TicketCodec
+from app.settings import Settings
+
+
+class LoginStateService:
+    """Keeps the tenant's login state server-side, keyed by an opaque signed handle.
+
+    Example::
+
+        logins = LoginStateService(store, settings.signing_secrets(), login_timeout=300)
+        cookie = await logins.begin({"tenant_session": "...", "challenge": 0})
+        state = await logins.load(cookie)  # None when missing, tampered, unknown or expired
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        secrets: Sequence[bytes],
+        *,
+        login_timeout: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if login_timeout <= 0:
+            raise ValueError("login_timeout must be positive")
+        self.store = store
+        self.login_timeout = login_timeout
+        self.clock = clock
+        self._codec = TicketCodec(secrets, "login")
+
+    @classmethod
+    def from_settings(
+        cls, store: Store, settings: Settings, clock: Callable[[], float] = time.time
+    ) -> LoginStateService:
+        return cls(store, settings.signing_secrets(), login_timeout=settings.bff_login_timeout, clock=clock)
+
+    async def begin(self, state: dict[str, Any]) -> str:
+        """Store ``state`` under a new handle; returns the login cookie value."""
+        ticket = Ticket.new(expires_at=self.clock() + self.login_timeout)
+        key = "l:" + ticket.storage_hash
+        await self.store.set(key, self._seal(ticket, key, state), self.login_timeout)
+        return self._codec.dump(ticket)
+
+    async def load(self, cookie: str | None) -> dict[str, Any] | None:
+        """The state behind ``cookie``; ``None`` when missing, tampered, unknown or expired."""
+        ticket = self._live_ticket(cookie)
+        if ticket is None:
+            return None
+        key = "l:" + ticket.storage_hash
+        blob = await self.store.get(key)
+        if blob is None:
+            return None
+        plain = unseal([ticket.key], blob, self._aad(key))
+        if plain is None:
+            return None
+        try:
+            state = json.loads(plain)
+        except ValueError:
+            return None
+        return state if isinstance(state, dict) else None
+
+    async def save(self, cookie: str, state: dict[str, Any]) -> None:
+        """Replace the state, keeping handle, key and the deadline set by ``begin``.
+
+        Raises :class:`~app.errors.NoLoginInProgress` when the login is gone (ended, expired, bad cookie):
+        a state that has ended is never written back.
+        """
+        ticket = self._live_ticket(cookie)
+        if ticket is None:
+            raise NoLoginInProgress("login state is gone")
+        key = "l:" + ticket.storage_hash
+        left = ticket.expires_at - self.clock()
+        if not await self.store.set(key, self._seal(ticket, key, state), left, only_if_exists=True):
+            raise NoLoginInProgress("login state is gone")
+
+    async def end(self, cookie: str | None) -> None:
+        """Forget the state (a no-op for a missing or bad cookie)."""
+        ticket = self._codec.load(cookie)
+        if ticket is not None:
+            await self.store.delete("l:" + ticket.storage_hash)
+
+    def _live_ticket(self, cookie: str | None) -> Ticket | None:
+        ticket = self._codec.load(cookie)
+        if ticket is None or ticket.expires_at <= self.clock():
+            return None
+        return ticket
+
+    def _aad(self, key: str) -> bytes:
+        return (self.store.prefix + key).encode()
+
+    def _seal(self, ticket: Ticket, key: str, state: dict[str, Any]) -> bytes:
+        return seal(ticket.key, json.dumps(state, separators=(",", ":")).encode(), self._aad(key))

@@ -1,0 +1,137 @@
+"""What a session is (``Session``, ``SessionInfo``) and how its record and index entry are encoded at rest."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Fields every user dict carries (from the tenant's AdvanceAuthentication result).
+USER_FIELDS = ("id", "username", "display_name", "email", "tenant")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A live session as the routes see it (times are epoch seconds).
+
+    Example::
+
+        session = await sessions.load(cookie)
+        if session is not None:
+            headers = {"Authorization": f"Bearer {session.bearer}"}
+    """
+
+    public_id: str
+    log_id: str
+    bearer: str = field(repr=False)
+    user: dict[str, str] = field(repr=False)
+    created_at: float
+    last_seen_at: float
+    expires_at: float
+    idle_expires_at: float
+    user_agent: str
+    ip: str
+    #: The store key of the record (a hash of the id, never the id itself).
+    storage_key: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """One entry of ``GET /auth/sessions``: ``SessionInfo(id="9f..", current=True, ...)``."""
+
+    id: str
+    current: bool
+    created_at: float
+    last_seen_at: float
+    user_agent: str
+    ip: str
+
+
+@dataclass(slots=True)
+class Record:
+    """The session record, sealed under the session's own key."""
+
+    public_id: str
+    bearer: str = field(repr=False)
+    user: dict[str, str] = field(repr=False)
+    created_at: float
+    last_seen_at: float
+    expires_at: float
+    user_agent: str
+    ip: str
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "v": 1,
+                "pid": self.public_id,
+                "bearer": self.bearer,
+                "user": self.user,
+                "created": self.created_at,
+                "seen": self.last_seen_at,
+                "exp": self.expires_at,
+                "ua": self.user_agent,
+                "ip": self.ip,
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Record | None:
+        try:
+            data = json.loads(raw)
+            if data["v"] != 1:
+                return None
+            return cls(
+                public_id=str(data["pid"]),
+                bearer=str(data["bearer"]),
+                user={str(k): str(v) for k, v in data["user"].items()},
+                created_at=float(data["created"]),
+                last_seen_at=float(data["seen"]),
+                expires_at=float(data["exp"]),
+                user_agent=str(data["ua"]),
+                ip=str(data["ip"]),
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+
+@dataclass(slots=True)
+class IndexEntry:
+    """A session's line in its user's index, sealed under a server key: what the listing shows."""
+
+    ref: str
+    created_at: float
+    last_seen_at: float
+    expires_at: float
+    user_agent: str
+    ip: str
+
+    def encode(self) -> bytes:
+        data: dict[str, Any] = {
+            "v": 1,
+            "ref": self.ref,
+            "created": self.created_at,
+            "seen": self.last_seen_at,
+            "exp": self.expires_at,
+            "ua": self.user_agent,
+            "ip": self.ip,
+        }
+        return json.dumps(data, separators=(",", ":")).encode()
+
+    @classmethod
+    def decode(cls, raw: bytes) -> IndexEntry | None:
+        try:
+            data = json.loads(raw)
+            if data["v"] != 1:
+                return None
+            return cls(
+                ref=str(data["ref"]),
+                created_at=float(data["created"]),
+                last_seen_at=float(data["seen"]),
+                expires_at=float(data["exp"]),
+                user_agent=str(data["ua"]),
+                ip=str(data["ip"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None

@@ -1,0 +1,134 @@
+"""The Redis store (redis-py asyncio, hiredis parser when installed): standalone, sentinel or cluster client.
+
+Every command goes to ONE key, and the two compound operations (hash field + expiry, counter + expiry) are
+single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see :mod:`app.sessions.store`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, cast
+
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import RedisError
+
+from app.errors import StoreUnavailable
+
+# HSET, then make the hash live at least ARGV[3] ms more: PTTL is -1 without expiry, so it is set then too.
+_HSET_MIN_TTL = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[3]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+end
+return 1
+"""
+
+# A fixed-window counter: the expiry is set by the first increment only (and repaired if ever missing).
+_INCR_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return count
+"""
+
+
+def _ms(seconds: float) -> int:
+    # Redis refuses 0 and negative expiries; a TTL this short means "about to end" anyway.
+    return max(1, math.ceil(seconds * 1000))
+
+
+@asynccontextmanager
+async def _translated() -> AsyncIterator[None]:
+    """Turn redis-py's failures (connection, timeout, loading, read-only replica, cluster down) into ours."""
+    try:
+        yield
+    except (RedisError, OSError) as exc:
+        # The message names host and command at most, never values; it goes to logs, not to the browser.
+        raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+
+
+class RedisStore:
+    """The :class:`~app.sessions.store.Store` on Redis: ``RedisStore(Redis.from_url(url), prefix="bff:")``."""
+
+    def __init__(self, client: Redis | RedisCluster, prefix: str = "bff:") -> None:
+        self.prefix = prefix
+        self._client: Any = client
+        self._hset_script = client.register_script(_HSET_MIN_TTL)
+        self._incr_script = client.register_script(_INCR_WINDOW)
+
+    @property
+    def client(self) -> Redis | RedisCluster:
+        """The underlying redis-py client."""
+        return cast(Redis | RedisCluster, self._client)
+
+    async def get(self, key: str) -> bytes | None:
+        async with _translated():
+            return cast(bytes | None, await self._client.get(self.prefix + key))
+
+    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+        async with _translated():
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(self.prefix + key)
+            pipe.pttl(self.prefix + key)
+            value, pttl = await pipe.execute()
+        if value is None:
+            return None, None
+        return cast(bytes, value), None if pttl < 0 else pttl / 1000
+
+    async def getex(self, key: str, ttl: float) -> bytes | None:
+        async with _translated():
+            return cast(bytes | None, await self._client.getex(self.prefix + key, px=_ms(ttl)))
+
+    async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
+        async with _translated():
+            done = await self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists)
+        return bool(done)
+
+    async def delete(self, key: str) -> bool:
+        async with _translated():
+            return bool(await self._client.delete(self.prefix + key))
+
+    async def exists_many(self, keys: Sequence[str]) -> list[bool]:
+        if not keys:
+            return []
+        async with _translated():
+            # One EXISTS per key in a plain pipeline: one round trip, and no cross-slot multi-key command.
+            pipe = self._client.pipeline(transaction=False)
+            for key in keys:
+                pipe.exists(self.prefix + key)
+            return [bool(n) for n in await pipe.execute()]
+
+    async def hset(self, key: str, field: str, value: bytes, *, min_ttl: float) -> None:
+        async with _translated():
+            await self._hset_script(keys=[self.prefix + key], args=[field, value, _ms(min_ttl)])
+
+    async def hget(self, key: str, field: str) -> bytes | None:
+        async with _translated():
+            return cast(bytes | None, await self._client.hget(self.prefix + key, field))
+
+    async def hgetall(self, key: str) -> dict[str, bytes]:
+        async with _translated():
+            raw = await self._client.hgetall(self.prefix + key)
+        return {k.decode(): v for k, v in raw.items()}
+
+    async def hdel(self, key: str, *fields: str) -> int:
+        if not fields:
+            return 0
+        async with _translated():
+            return int(await self._client.hdel(self.prefix + key, *fields))
+
+    async def incr(self, key: str, ttl: float) -> int:
+        async with _translated():
+            return int(await self._incr_script(keys=[self.prefix + key], args=[_ms(ttl)]))
+
+    async def ping(self) -> None:
+        async with _translated():
+            await self._client.ping()
+
+    async def aclose(self) -> None:
+        async with _translated():
+            await self._client.aclose()
