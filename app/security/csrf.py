@@ -1,0 +1,152 @@
+"""CSRF header and Origin checks, as plain functions and as a pure ASGI middleware for ``/auth`` and ``/api``.
+
+Example::
+
+    check_csrf("POST", [(b"x-csrf", b"1")])  # passes; without the header: CsrfRequired
+    check_origin([(b"origin", b"https://evil.example")], scheme="https", host="bff.example",
+                 allowed=frozenset())  # OriginRefused
+
+Headers may be given as ASGI scope headers (a list of ``(bytes, bytes)``, names lower-case) or as a mapping
+of ``str`` to ``str`` (looked up case-insensitively). A header that appears more than once is ambiguous and
+never passes a check.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any, TypeAlias
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.errors import BFFError, CsrfRequired, OriginRefused, error_body
+
+Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[bytes, bytes]]
+
+#: Methods that need neither the CSRF header (they must not change state).
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: Path prefixes the middleware guards.
+GUARDED_PREFIXES = ("/auth", "/api")
+
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+# scheme://host[:port], already lower-cased; host is a DNS name, IPv4 or a bracketed IPv6 literal.
+_ORIGIN = re.compile(r"(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?")
+
+
+def header_values(headers: Headers, name: str) -> list[str]:
+    """Every value of header ``name`` (case-insensitive), decoded as latin-1 for ASGI byte pairs."""
+    wanted = name.lower()
+    if isinstance(headers, Mapping):
+        return [v for k, v in headers.items() if k.lower() == wanted]
+    raw = wanted.encode("latin-1")
+    return [v.decode("latin-1") for k, v in headers if k.lower() == raw]
+
+
+def _single(headers: Headers, name: str) -> str | None:
+    values = header_values(headers, name)
+    if not values:
+        return None
+    if len(values) > 1:
+        return ""  # ambiguous: never equal to a good value
+    return values[0]
+
+
+def csrf_ok(method: str, x_csrf: str | None) -> bool:
+    """True when ``method`` is safe or the ``X-CSRF`` value is exactly ``1``."""
+    return method in SAFE_METHODS or x_csrf == "1"
+
+
+def check_csrf(method: str, headers: Headers) -> None:
+    """Raise :class:`CsrfRequired` unless ``method`` is GET/HEAD/OPTIONS or ``X-CSRF`` is exactly ``1``."""
+    if not csrf_ok(method, _single(headers, "x-csrf")):
+        raise CsrfRequired()
+
+
+def normalise_origin(value: str) -> str | None:
+    """``scheme://host[:port]`` lower-cased, default port and trailing ``/`` dropped; else None."""
+    text = value.strip().lower()
+    if text.endswith("/"):
+        text = text[:-1]
+    match = _ORIGIN.fullmatch(text)
+    if match is None:
+        return None
+    scheme, host, port = match.groups()
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    if not 0 < int(port) < 65536:
+        return None
+    return f"{scheme}://{host}:{int(port)}"
+
+
+@lru_cache(maxsize=32)
+def normalise_origins(allowed: frozenset[str]) -> frozenset[str]:
+    """The configured origins as :func:`normalise_origin` gives them (cached: configs are few and fixed)."""
+    return frozenset(o for o in map(normalise_origin, allowed) if o is not None)
+
+
+def origin_ok(origin: str | None, *, scheme: str, host: str | None, allowed: frozenset[str]) -> bool:
+    """True when there is no ``Origin``, or it is the BFF's own (``scheme://host``) or one of ``allowed``."""
+    if origin is None:
+        return True
+    # "null" (sandboxed frames, file:, some redirects) names no one, so it cannot be trusted.
+    seen = normalise_origin(origin)
+    if seen is None:
+        return False
+    if host is not None and seen == normalise_origin(f"{scheme}://{host}"):
+        return True
+    return seen in normalise_origins(allowed)
+
+
+def check_origin(headers: Headers, *, scheme: str, host: str | None, allowed: frozenset[str]) -> None:
+    """Raise :class:`OriginRefused` when ``Origin`` is present, not the BFF's own and not in ``allowed``."""
+    if not origin_ok(_single(headers, "origin"), scheme=scheme, host=host, allowed=allowed):
+        raise OriginRefused()
+
+
+def guarded(path: str) -> bool:
+    """True for paths under ``/auth`` or ``/api`` (case-insensitive, extra leading slashes ignored)."""
+    # Broader than the router (which is case-sensitive) on purpose: guarding too much costs nothing here.
+    text = "/" + path.lstrip("/").lower()
+    return any(text == p or text.startswith(p + "/") for p in GUARDED_PREFIXES)
+
+
+class CsrfOriginMiddleware:
+    """Pure ASGI guard: ``CsrfOriginMiddleware(app, allowed_origins=frozenset({"https://app.example"}))``."""
+
+    def __init__(self, app: ASGIApp, *, allowed_origins: Iterable[str] = ()) -> None:
+        self.app = app
+        self.allowed = normalise_origins(frozenset(allowed_origins))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not guarded(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        # Origin first: a foreign page is the more telling refusal when both checks fail.
+        error: BFFError | None = None
+        if not origin_ok(
+            _single(headers, "origin"),
+            scheme=scope.get("scheme", "http"),
+            host=_single(headers, "host"),
+            allowed=self.allowed,
+        ):
+            error = OriginRefused()
+        elif not csrf_ok(scope["method"], _single(headers, "x-csrf")):
+            error = CsrfRequired()
+        if error is None:
+            await self.app(scope, receive, send)
+            return
+        await _answer(error, send)
+
+
+async def _answer(error: BFFError, send: Send) -> None:
+    body = json.dumps(error_body(error), separators=(",", ":")).encode()
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers().items()]
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
