@@ -181,7 +181,14 @@ def test_allow_list_matches_rule_forms(method: str, raw: bytes, allowed: bool) -
 
 def test_allows_refuses_a_path_that_was_not_normalised() -> None:
     # A caller that hands allows() scope["path"] (already decoded) must not widen a wildcard rule.
-    for path in ["/UserMgmt/../Admin", "/UserMgmt/a/..", "/Docs//x", "/Docs/x/", "/UserMgmt/a\\b", "/Docs/a;b"]:
+    for path in [
+        "/UserMgmt/../Admin",
+        "/UserMgmt/a/..",
+        "/Docs//x",
+        "/Docs/x/",
+        "/UserMgmt/a\\b",
+        "/Docs/a;b",
+    ]:
         assert not RULES.allows("GET", path), path
     assert not RULES.allows("GET", "/UserMgmt/\uff0f")
     assert not RULES.allows("GET", "/UserMgmt/a\x00")

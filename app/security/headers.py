@@ -1,0 +1,134 @@
+"""Header hygiene for the proxy: what goes up to the tenant, what comes back to the browser, request ids.
+
+Example::
+
+    up = request_headers_for_upstream(scope["headers"], request_id="abc-123")
+    down = response_headers_for_browser(upstream_response.headers.raw)
+
+Headers are ASGI-style ``(name, value)`` byte pairs in and out; names come out lower-case. A request header
+value with CR, LF, NUL or another control character is refused with :class:`InvalidRequest` (the browser sent
+garbage); such a response header from the tenant is dropped (the browser must not receive it).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterable
+
+from app.errors import InvalidRequest
+
+HeaderList = list[tuple[bytes, bytes]]
+
+#: Hop-by-hop headers (RFC 9110 §7.6.1, plus RFC 7230's Trailer and the Proxy-* pair): never forwarded.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"proxy-connection",
+        b"keep-alive",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+    }
+)
+#: The only request headers the tenant gets from the browser.
+UPSTREAM_REQUEST_HEADERS = frozenset(
+    {b"content-type", b"accept", b"accept-encoding", b"accept-language", b"x-request-id"}
+)
+#: End-to-end response headers that still must not reach the browser: cookies belong to the tenant's
+#: origin, and these origin-scoped policies would otherwise apply to the BFF's origin (a tenant's CORS grant
+#: would open the BFF's authenticated answers to other sites).
+BROWSER_DROPPED_HEADERS = frozenset(
+    {b"set-cookie", b"set-cookie2", b"alt-svc", b"strict-transport-security", b"clear-site-data"}
+)
+_BROWSER_DROPPED_PREFIXES = (b"access-control-",)
+#: Request headers that must appear at most once: two Content-Types are two readings of one body.
+_SINGLE_REQUEST_HEADERS = frozenset({b"content-type"})
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
+# RFC 9110 token characters for field names.
+_FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Any C0 control (TAB included, to be strict), or DEL.
+_CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
+
+
+def valid_request_id(value: str) -> bool:
+    """True for 1-128 characters of ``[A-Za-z0-9._-]``, e.g. a UUID or a hex token."""
+    return _REQUEST_ID.fullmatch(value) is not None
+
+
+def new_request_id() -> str:
+    """A fresh random request id (32 hex characters)."""
+    return secrets.token_hex(16)
+
+
+def safe_header_value(value: bytes) -> bool:
+    """False when ``value`` holds CR, LF, NUL or any other control character (header injection)."""
+    return _CONTROL.search(value) is None
+
+
+def connection_tokens(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
+    """Header names listed in ``Connection`` (lower-case): hop-by-hop for this one message."""
+    tokens: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"connection":
+            tokens.update(t.strip().lower() for t in value.split(b",") if t.strip())
+    return frozenset(tokens)
+
+
+def request_headers_for_upstream(
+    headers: Iterable[tuple[bytes, bytes]], *, request_id: str | None = None
+) -> HeaderList:
+    """The browser's headers cut to :data:`UPSTREAM_REQUEST_HEADERS`; ``request_id`` replaces X-Request-ID.
+
+    Raises :class:`InvalidRequest` for a control character in a kept value or a repeated Content-Type.
+    An invalid incoming X-Request-ID is dropped rather than refused.
+    """
+    pairs = list(headers)
+    named = connection_tokens(pairs)
+    kept: HeaderList = []
+    seen: set[bytes] = set()
+    incoming_ids: list[bytes] = []
+    for raw_name, value in pairs:
+        name = raw_name.lower()
+        if name not in UPSTREAM_REQUEST_HEADERS or name in named:
+            continue
+        if not safe_header_value(value):
+            raise InvalidRequest()
+        if name == b"x-request-id":
+            incoming_ids.append(value)
+            continue
+        if name in _SINGLE_REQUEST_HEADERS and name in seen:
+            raise InvalidRequest()
+        seen.add(name)
+        kept.append((name, value))
+    if request_id is not None:
+        if not valid_request_id(request_id):
+            raise ValueError("request_id must be 1-128 characters of [A-Za-z0-9._-]")
+        kept.append((b"x-request-id", request_id.encode("ascii")))
+    elif len(incoming_ids) == 1 and valid_request_id(incoming_ids[0].decode("latin-1")):
+        kept.append((b"x-request-id", incoming_ids[0]))
+    return kept
+
+
+def response_headers_for_browser(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:
+    """The tenant's end-to-end headers minus cookies, hop-by-hop, origin-scoped policies and bad values."""
+    pairs = list(headers)
+    named = connection_tokens(pairs)
+    kept: HeaderList = []
+    for raw_name, value in pairs:
+        name = raw_name.lower()
+        if (
+            name in HOP_BY_HOP
+            or name in named
+            or name in BROWSER_DROPPED_HEADERS
+            or name.startswith(_BROWSER_DROPPED_PREFIXES)
+            or not _FIELD_NAME.fullmatch(name)
+            or not safe_header_value(value)
+        ):
+            continue
+        kept.append((name, value))
+    return kept
