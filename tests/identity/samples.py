@@ -6,6 +6,8 @@ import copy
 import json
 from typing import Any
 
+from hypothesis import strategies as st
+
 
 def mechanism(name: str, answer_type: str, mech_id: str, **extra: Any) -> dict[str, Any]:
     return {
@@ -91,3 +93,13 @@ def package(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(PACKAGE_RESULT)
     data.update(changes)
     return data
+
+
+#: Any JSON value, nested a little.
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)

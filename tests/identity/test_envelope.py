@@ -11,15 +11,7 @@ from hypothesis import strategies as st
 
 from app.errors import TenantProtocolError
 from app.identity.envelope import Envelope, is_token_rejection, opt_seconds, parse_envelope
-from tests.identity.samples import PACKAGE_RESULT, body
-
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=20,
-)
+from tests.identity.samples import PACKAGE_RESULT, body, json_values
 
 
 def test_a_successful_envelope_is_read() -> None:

@@ -22,8 +22,7 @@ from app.identity.results import (
     parse_start,
     parse_whoami,
 )
-from tests.identity.samples import PACKAGE_RESULT, SUCCESS_RESULT, mechanism, package
-from tests.identity.test_envelope import json_values
+from tests.identity.samples import PACKAGE_RESULT, SUCCESS_RESULT, json_values, mechanism, package
 
 
 def test_a_package_becomes_challenges_of_typed_mechanisms() -> None:
