@@ -73,5 +73,5 @@ def open_store(
             **master_options,
         )
         master = sentinel.master_for(settings.bff_redis_sentinel_master, redis_class=Redis)
-        return RedisStore(master, prefix=prefix)
+        return RedisStore(master, prefix=prefix, also_close=sentinel.sentinels)
     return RedisStore(Redis.from_url(url, **options), prefix=prefix)

@@ -80,6 +80,12 @@ class MemoryStore:
         found[0].expires_at = self._clock() + ttl
         return found[1]
 
+    async def ttl(self, key: str) -> float | None:
+        entry = self._live(key)
+        if entry is None or entry.expires_at is None:
+            return None
+        return entry.expires_at - self._clock()
+
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
         if only_if_exists and self._string(key) is None:
             return False

@@ -54,9 +54,13 @@ async def _translated() -> AsyncIterator[None]:
 class RedisStore:
     """The :class:`~app.sessions.store.Store` on Redis: ``RedisStore(Redis.from_url(url), prefix="bff:")``."""
 
-    def __init__(self, client: Redis | RedisCluster, prefix: str = "bff:") -> None:
+    def __init__(
+        self, client: Redis | RedisCluster, prefix: str = "bff:", *, also_close: Sequence[Redis] = ()
+    ) -> None:
         self.prefix = prefix
         self._client: Any = client
+        # Clients that only serve this one (a sentinel's own connections) and end with it.
+        self._also_close = tuple(also_close)
         self._hset_script = client.register_script(_HSET_MIN_TTL)
         self._incr_script = client.register_script(_INCR_WINDOW)
 
@@ -82,6 +86,11 @@ class RedisStore:
     async def getex(self, key: str, ttl: float) -> bytes | None:
         async with _translated():
             return cast(bytes | None, await self._client.getex(self.prefix + key, px=_ms(ttl)))
+
+    async def ttl(self, key: str) -> float | None:
+        async with _translated():
+            pttl = int(await self._client.pttl(self.prefix + key))
+        return None if pttl < 0 else pttl / 1000
 
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
         async with _translated():
@@ -132,3 +141,5 @@ class RedisStore:
     async def aclose(self) -> None:
         async with _translated():
             await self._client.aclose()
+            for client in self._also_close:
+                await client.aclose()

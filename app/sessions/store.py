@@ -31,6 +31,10 @@ class Store(Protocol):
         """The value, its expiry reset to ``ttl`` seconds from now (sliding), in one round trip."""
         ...
 
+    async def ttl(self, key: str) -> float | None:
+        """Seconds the key (string or hash) has left; ``None`` when absent or without expiry."""
+        ...
+
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
         """Store ``value`` for ``ttl`` seconds; with ``only_if_exists`` never recreate a vanished key."""
         ...

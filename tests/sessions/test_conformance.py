@@ -1,0 +1,367 @@
+"""One conformance suite, run against every store: the memory store and a real redis-server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from app.errors import NoLoginInProgress
+from app.sessions.records import Session
+from app.sessions.service import LAST_SEEN_INTERVAL, SessionService, user_index_key
+from app.sessions.ticket import TicketCodec
+from tests.sessions.conftest import OLD_SECRET, SECRET, Harness
+
+UserFactory = Callable[[str], dict[str, str]]
+
+
+async def new_session(
+    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: float
+) -> tuple[SessionService, str, Session]:
+    service = harness.sessions(**kw)
+    cookie, session = await service.create(
+        bearer="BEARER-" + user["id"], user=user, user_agent=ua, ip="10.0.0.7"
+    )
+    return service, cookie, session
+
+
+# Store level ----------------------------------------------------------------------------------------
+
+
+async def test_store_set_get_delete(harness: Harness) -> None:
+    store = harness.store
+    assert await store.get("k") is None
+    assert await store.set("k", b"v1", 60) is True
+    assert await store.get("k") == b"v1"
+    assert await store.delete("k") is True
+    assert await store.delete("k") is False
+    assert await store.get("k") is None
+
+
+async def test_store_set_only_if_exists_never_recreates(harness: Harness) -> None:
+    store = harness.store
+    assert await store.set("k", b"v", 60, only_if_exists=True) is False
+    assert await store.get("k") is None
+    await store.set("k", b"v", 60)
+    assert await store.set("k", b"w", 60, only_if_exists=True) is True
+    assert await store.get("k") == b"w"
+
+
+async def test_store_ttl_expires_and_getex_slides(harness: Harness) -> None:
+    store = harness.store
+    await store.set("gone", b"x", 1)
+    await store.set("slid", b"y", 1)
+    value, ttl = await store.get_with_ttl("slid")
+    assert value == b"y" and ttl is not None and 0 < ttl <= 1
+    await harness.elapse(0.7)
+    assert await store.getex("slid", 1) == b"y"
+    await harness.elapse(0.7)
+    assert await store.get("gone") is None
+    assert await store.get("slid") == b"y"
+    assert await store.get_with_ttl("gone") == (None, None)
+    assert await store.getex("gone", 5) is None
+
+
+async def test_store_exists_many(harness: Harness) -> None:
+    store = harness.store
+    await store.set("a", b"1", 60)
+    await store.set("c", b"3", 60)
+    assert await store.exists_many(["a", "b", "c"]) == [True, False, True]
+    assert await store.exists_many([]) == []
+
+
+async def test_store_hash_ttl_is_extended_never_shortened(harness: Harness) -> None:
+    store = harness.store
+    await store.hset("h", "f1", b"one", min_ttl=1)
+    await store.hset("h", "f2", b"two", min_ttl=60)
+    await store.hset("h", "f3", b"three", min_ttl=1)
+    assert await store.hgetall("h") == {"f1": b"one", "f2": b"two", "f3": b"three"}
+    assert await store.hget("h", "f2") == b"two"
+    assert await store.hget("h", "nope") is None
+    await harness.elapse(1.2)
+    # The 60 s from f2 still holds: the later min_ttl=1 did not shorten it.
+    assert await store.hget("h", "f1") == b"one"
+    assert await store.hdel("h", "f1", "nope") == 1
+    assert await store.hdel("h", "f2", "f3") == 2
+    assert await store.hgetall("h") == {}
+    assert await store.hdel("h", "f1") == 0
+
+
+async def test_store_hash_expires(harness: Harness) -> None:
+    await harness.store.hset("h", "f", b"v", min_ttl=1)
+    await harness.elapse(1.2)
+    assert await harness.store.hgetall("h") == {}
+
+
+async def test_store_incr_window(harness: Harness) -> None:
+    store = harness.store
+    assert [await store.incr("rl", 1) for _ in range(3)] == [1, 2, 3]
+    await harness.elapse(0.6)
+    # Later increments do not push the window's end.
+    assert await store.incr("rl", 1) == 4
+    await harness.elapse(0.6)
+    assert await store.incr("rl", 1) == 1
+
+
+async def test_store_ttl(harness: Harness) -> None:
+    store = harness.store
+    assert await store.ttl("nothing") is None
+    await store.set("k", b"v", 30)
+    await store.hset("h", "f", b"v", min_ttl=40)
+    k_ttl, h_ttl = await store.ttl("k"), await store.ttl("h")
+    assert k_ttl is not None and 29 < k_ttl <= 30
+    assert h_ttl is not None and 39 < h_ttl <= 40
+
+
+async def test_store_ping(harness: Harness) -> None:
+    await harness.store.ping()
+
+
+# Sessions -------------------------------------------------------------------------------------------
+
+
+async def test_create_and_load(harness: Harness, user_factory: UserFactory) -> None:
+    user = user_factory("alice")
+    service, cookie, created = await new_session(harness, user, idle=600, max_lifetime=3600)
+    now = harness.clock()
+    loaded = await service.load(cookie)
+    assert loaded is not None
+    assert loaded.bearer == "BEARER-" + user["id"]
+    assert loaded.user == user
+    assert loaded.user_agent == "Firefox" and loaded.ip == "10.0.0.7"
+    assert loaded.public_id == created.public_id
+    assert len(loaded.public_id) == 32 and int(loaded.public_id, 16) >= 0
+    assert len(loaded.log_id) == 16 and loaded.log_id not in cookie and loaded.public_id not in cookie
+    assert loaded.created_at == pytest.approx(now)
+    assert loaded.expires_at == pytest.approx(now + 3600, abs=0.01)
+    assert loaded.idle_expires_at == pytest.approx(now + 600, abs=0.01)
+    assert "BEARER" not in repr(loaded)
+
+
+async def test_load_refuses_what_is_not_a_live_cookie(harness: Harness, user_factory: UserFactory) -> None:
+    service, cookie, session = await new_session(harness, user_factory("alice"))
+    assert await service.load(None) is None
+    assert await service.load("") is None
+    assert await service.load(cookie[:-1]) is None
+    assert await service.load(cookie + "x") is None
+    await service.delete(session)
+    assert await service.load(cookie) is None
+
+
+async def test_slide_extends_the_idle_timer(harness: Harness, user_factory: UserFactory) -> None:
+    service, cookie, _ = await new_session(harness, user_factory("alice"), idle=2)
+    await harness.elapse(1.2)
+    touched = await service.load(cookie)
+    assert touched is not None
+    assert touched.idle_expires_at == pytest.approx(harness.clock() + 2, abs=0.01)
+    await harness.elapse(1.2)
+    # 2.4 s after creation, alive only because the read slid the 2 s idle timer.
+    assert await service.load(cookie) is not None
+
+
+async def test_reading_without_slide_does_not_extend(harness: Harness, user_factory: UserFactory) -> None:
+    service, cookie, created = await new_session(harness, user_factory("alice"), idle=2)
+    await harness.elapse(1.2)
+    peeked = await service.load(cookie, slide=False)
+    assert peeked is not None
+    assert peeked.idle_expires_at == pytest.approx(created.idle_expires_at, abs=0.3)
+    await harness.elapse(1.2)
+    assert await service.load(cookie, slide=False) is None
+
+
+async def test_idle_expiry(harness: Harness, user_factory: UserFactory) -> None:
+    service, cookie, _ = await new_session(harness, user_factory("alice"), idle=1)
+    await harness.elapse(1.3)
+    assert await service.load(cookie) is None
+
+
+async def test_absolute_expiry_caps_ttl_and_is_checked_in_code(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    service, cookie, created = await new_session(harness, user_factory("alice"), idle=100, max_lifetime=200)
+    harness.clock.advance(90)
+    assert await service.load(cookie) is not None
+    harness.clock.advance(90)
+    late = await service.load(cookie)
+    assert late is not None
+    # 20 s left of the lifetime: the idle timer (and the store's TTL) must not reach past it.
+    assert late.idle_expires_at == pytest.approx(created.expires_at, abs=0.01)
+    _, ttl = await harness.store.get_with_ttl(late.storage_key)
+    assert ttl is not None and 15 < ttl <= 20.01
+    harness.clock.advance(20.5)
+    # Redis still holds the record (real time barely moved); the code refuses it by the clock.
+    assert await service.load(cookie) is None
+    assert await service.load(cookie, slide=False) is None
+
+
+async def test_delete_ends_record_and_index_entry(harness: Harness, user_factory: UserFactory) -> None:
+    user = user_factory("alice")
+    service, cookie, session = await new_session(harness, user)
+    _, other_cookie, other = await new_session(harness, user)
+    await service.delete(session)
+    assert await service.load(cookie) is None
+    assert await harness.store.get(session.storage_key) is None
+    assert set(await harness.store.hgetall(user_index_key(user["id"]))) == {other.public_id}
+    assert await service.load(other_cookie) is not None
+
+
+async def test_listing_shows_own_user_sessions_and_flags_current(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice, bob = user_factory("alice"), user_factory("bob")
+    service, _, first = await new_session(harness, alice, ua="Firefox")
+    harness.clock.advance(1)
+    _, cookie, second = await new_session(harness, alice, ua="Safari")
+    await new_session(harness, bob, ua="Edge")
+    current = await service.load(cookie)
+    assert current is not None
+    listing = await service.list_for(current)
+    assert [(i.id, i.current, i.user_agent, i.ip) for i in listing] == [
+        (first.public_id, False, "Firefox", "10.0.0.7"),
+        (second.public_id, True, "Safari", "10.0.0.7"),
+    ]
+    assert listing[0].created_at == pytest.approx(first.created_at)
+    assert listing[1].last_seen_at == pytest.approx(current.last_seen_at)
+
+
+async def test_listing_prunes_expired_sessions_from_the_index(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service, _, older = await new_session(harness, alice, idle=1.5)
+    await harness.elapse(1.0)
+    _, cookie, newer = await new_session(harness, alice, idle=1.5)
+    await harness.elapse(0.8)
+    # older idled out (1.8 s > 1.5 s); its index line still exists until a listing notices.
+    index = user_index_key(alice["id"])
+    assert set(await harness.store.hgetall(index)) == {older.public_id, newer.public_id}
+    current = await service.load(cookie)
+    assert current is not None
+    assert [i.id for i in await service.list_for(current)] == [newer.public_id]
+    assert set(await harness.store.hgetall(index)) == {newer.public_id}
+
+
+async def test_listing_prunes_sessions_past_their_absolute_expiry(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service, _, older = await new_session(harness, alice, idle=100, max_lifetime=150)
+    harness.clock.advance(90)
+    _, cookie, newer = await new_session(harness, alice, idle=100, max_lifetime=150)
+    harness.clock.advance(70)
+    current = await service.load(cookie)
+    assert current is not None
+    assert [i.id for i in await service.list_for(current)] == [newer.public_id]
+    assert set(await harness.store.hgetall(user_index_key(alice["id"]))) == {newer.public_id}
+
+
+async def test_index_lives_as_long_as_the_newest_session(harness: Harness, user_factory: UserFactory) -> None:
+    alice = user_factory("alice")
+    await new_session(harness, alice, max_lifetime=3600)
+    ttl = await harness.store.ttl(user_index_key(alice["id"]))
+    assert ttl is not None and 3590 < ttl <= 3600
+
+
+async def test_revoke_own_session(harness: Harness, user_factory: UserFactory) -> None:
+    alice = user_factory("alice")
+    service, cookie, me = await new_session(harness, alice)
+    _, other_cookie, other = await new_session(harness, alice)
+    assert await service.revoke(me, other.public_id) is True
+    assert await service.load(other_cookie) is None
+    assert [i.id for i in await service.list_for(me)] == [me.public_id]
+    assert await service.revoke(me, other.public_id) is False
+    assert await service.load(cookie) is not None
+
+
+async def test_revoke_refuses_another_users_session(harness: Harness, user_factory: UserFactory) -> None:
+    service, _, alice = await new_session(harness, user_factory("alice"))
+    _, bob_cookie, bob = await new_session(harness, user_factory("bob"))
+    assert await service.revoke(alice, bob.public_id) is False
+    assert await service.revoke(alice, "not-a-public-id") is False
+    assert await service.revoke(alice, "0" * 32) is False
+    assert await service.load(bob_cookie) is not None
+
+
+async def test_last_seen_is_written_lazily(harness: Harness, user_factory: UserFactory) -> None:
+    service, cookie, created = await new_session(harness, user_factory("alice"))
+    stored = await harness.store.get(created.storage_key)
+    harness.clock.advance(LAST_SEEN_INTERVAL / 2)
+    early = await service.load(cookie)
+    assert early is not None and early.last_seen_at == created.last_seen_at
+    assert await harness.store.get(created.storage_key) == stored
+    harness.clock.advance(LAST_SEEN_INTERVAL / 2 + 1)
+    late = await service.load(cookie)
+    assert late is not None and late.last_seen_at == pytest.approx(harness.clock())
+    assert await harness.store.get(created.storage_key) != stored
+    again = await service.load(cookie, slide=False)
+    assert again is not None and again.last_seen_at == pytest.approx(harness.clock())
+    # The listing (other devices' view) sees the new last_seen_at too.
+    listing = await service.list_for(created)
+    assert listing[0].last_seen_at == pytest.approx(harness.clock())
+
+
+async def test_rotated_secrets_still_open_cookies_and_index(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    old = harness.sessions(secrets=[OLD_SECRET])
+    cookie, first = await old.create(bearer="b1", user=alice, user_agent="ua", ip="1.1.1.1")
+    rotated = harness.sessions(secrets=[SECRET, OLD_SECRET])
+    loaded = await rotated.load(cookie)
+    assert loaded is not None and loaded.public_id == first.public_id
+    _, second = await rotated.create(bearer="b2", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert {i.id for i in await rotated.list_for(second)} == {first.public_id, second.public_id}
+    assert await harness.sessions(secrets=[SECRET]).load(cookie) is None
+
+
+# Pre-auth state ------------------------------------------------------------------------------------
+
+
+async def test_login_state_begin_load_save_end(harness: Harness) -> None:
+    logins = harness.logins()
+    state = {"tenant_session": "TENANT-SID", "challenge": 0, "mechanisms": {"m0": "MECH"}, "cookies": {}}
+    cookie = await logins.begin(state)
+    assert await logins.load(cookie) == state
+    await logins.save(cookie, {**state, "challenge": 1})
+    assert await logins.load(cookie) == {**state, "challenge": 1}
+    await logins.end(cookie)
+    assert await logins.load(cookie) is None
+    with pytest.raises(NoLoginInProgress):
+        await logins.save(cookie, state)
+    assert await logins.load(cookie) is None
+    await logins.end(cookie)
+    await logins.end(None)
+
+
+async def test_login_state_expires(harness: Harness) -> None:
+    logins = harness.logins(timeout=1)
+    cookie = await logins.begin({"n": 1})
+    await harness.elapse(1.3)
+    assert await logins.load(cookie) is None
+    with pytest.raises(NoLoginInProgress):
+        await logins.save(cookie, {"n": 2})
+
+
+async def test_login_state_save_keeps_the_deadline_of_begin(harness: Harness) -> None:
+    logins = harness.logins(timeout=100)
+    cookie = await logins.begin({"n": 1})
+    harness.clock.advance(90)
+    await logins.save(cookie, {"n": 2})
+    ticket = TicketCodec([SECRET], "login").load(cookie)
+    assert ticket is not None
+    ttl = await harness.store.ttl("l:" + ticket.storage_hash)
+    assert ttl is not None and 5 < ttl <= 10.01
+    harness.clock.advance(10.5)
+    assert await logins.load(cookie) is None
+
+
+async def test_session_and_login_cookies_are_not_interchangeable(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    service, session_cookie, _ = await new_session(harness, user_factory("alice"))
+    logins = harness.logins()
+    login_cookie = await logins.begin({"n": 1})
+    assert await service.load(login_cookie) is None
+    assert await logins.load(session_cookie) is None
+    with pytest.raises(NoLoginInProgress):
+        await logins.save(session_cookie, {"n": 2})

@@ -1,0 +1,129 @@
+"""What a copy of Redis holds, and what one ``load()`` costs there (a real redis-server)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+from redis.asyncio.connection import Connection
+
+from app.sessions.login_state import LoginStateService
+from app.sessions.redis_store import RedisStore
+from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
+from app.sessions.ticket import TicketCodec
+from tests.sessions.conftest import PREFIX, SECRET, FakeClock
+
+
+class CountingConnection(Connection):
+    """A real connection that counts the times it writes to the socket (one per round trip)."""
+
+    sends = 0
+
+    async def send_packed_command(self, command: object, check_health: bool = True) -> None:
+        type(self).sends += 1
+        await super().send_packed_command(command, check_health)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def raw(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def counted_store(redis_url: str) -> AsyncIterator[RedisStore]:
+    store = RedisStore(Redis.from_url(redis_url, connection_class=CountingConnection), prefix=PREFIX)
+    yield store
+    await store.aclose()
+
+
+def encodings(secret: bytes) -> set[bytes]:
+    """Every spelling of ``secret`` a cookie or a careless store could use."""
+    return {
+        secret,
+        secret.hex().encode(),
+        secret.hex().upper().encode(),
+        base64.b64encode(secret),
+        base64.b64encode(secret).rstrip(b"="),
+        base64.urlsafe_b64encode(secret).rstrip(b"="),
+    }
+
+
+async def dump_everything(raw: Redis) -> dict[bytes, list[bytes]]:
+    """Every key with every byte Redis holds for it: DUMP, plus GET or HGETALL."""
+    out: dict[bytes, list[bytes]] = {}
+    async for key in raw.scan_iter(match="*", count=100):
+        parts = [key, await raw.dump(key)]
+        kind = await raw.type(key)
+        if kind == b"string":
+            parts.append(await raw.get(key))
+        elif kind == b"hash":
+            for field, value in (await raw.hgetall(key)).items():
+                parts += [field, value]
+        out[key] = parts
+    return out
+
+
+async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
+    redis_url: str, raw: Redis, user_factory: Callable[[str], dict[str, str]]
+) -> None:
+    store = RedisStore(Redis.from_url(redis_url), prefix=PREFIX)
+    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    logins = LoginStateService(store, [SECRET], login_timeout=300)
+    codec = TicketCodec([SECRET], "session")
+    secrets_at_risk: set[bytes] = set()
+    for name in ("alice", "alice", "bob"):
+        user = user_factory(name)
+        bearer = f"ASPXAUTH-{name}-0123456789ABCDEF0123456789ABCDEF"
+        cookie, session = await sessions.create(bearer=bearer, user=user, user_agent="UA", ip="10.1.2.3")
+        ticket = codec.load(cookie)
+        assert ticket is not None
+        secrets_at_risk |= encodings(ticket.id) | encodings(ticket.key)
+        secrets_at_risk |= {cookie.encode(), cookie.split(".")[0].encode(), cookie.split(".")[1].encode()}
+        secrets_at_risk |= {bearer.encode(), user["email"].encode(), user["username"].encode()}
+        secrets_at_risk |= {user["id"].encode(), user["display_name"].encode()}
+        # The public id is the index's field name by design; the raw id must not be derivable from it.
+        assert session.public_id.encode() not in encodings(ticket.id)
+    await logins.begin({"tenant_session": "TENANT-SESSION-ID-42", "username": "carol@corp.example"})
+    secrets_at_risk |= {b"TENANT-SESSION-ID-42", b"carol@corp.example"}
+
+    everything = await dump_everything(raw)
+    assert len(everything) == 2 + 3 + 1  # two user indexes, three records, one login state
+    for key, parts in everything.items():
+        assert key.startswith(PREFIX.encode())
+        # Nothing lives forever: every key carries a TTL.
+        assert await raw.pttl(key) > 0
+        for part in parts:
+            for secret in secrets_at_risk:
+                assert secret not in part, f"{key!r} holds a secret in clear"
+    await store.aclose()
+
+
+async def test_load_is_one_round_trip_one_command(
+    counted_store: RedisStore, raw: Redis, user_factory: Callable[[str], dict[str, str]]
+) -> None:
+    clock = FakeClock()
+    sessions = SessionService(counted_store, [SECRET], idle_timeout=600, max_lifetime=3600, clock=clock)
+    cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
+
+    async def measure(slide: bool) -> tuple[int, dict[str, int]]:
+        await raw.config_resetstat()
+        CountingConnection.sends = 0
+        assert await sessions.load(cookie, slide=slide) is not None
+        sends = CountingConnection.sends
+        stats = await raw.info("commandstats")
+        calls = {k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items() if k != "cmdstat_info"}
+        calls.pop("config|resetstat", None)
+        return sends, calls
+
+    assert await measure(slide=True) == (1, {"getex": 1})
+    # Reading without sliding needs the remaining TTL too: GET and PTTL, pipelined into one round trip.
+    assert await measure(slide=False) == (1, {"get": 1, "pttl": 1})
+    # Once a minute at most, a sliding read also records last_seen_at (record + index entry).
+    clock.advance(LAST_SEEN_INTERVAL + 1)
+    sends, calls = await measure(slide=True)
+    assert calls.pop("getex") == 1 and calls.pop("set") == 1 and sends == 3
+    assert await measure(slide=True) == (1, {"getex": 1})

@@ -1,0 +1,83 @@
+"""Redis going away, hanging and coming back: StoreUnavailable, then recovery without a rebuild."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Awaitable, Callable
+
+import pytest
+
+from app.errors import StoreUnavailable
+from app.sessions.factory import open_store
+from app.sessions.login_state import LoginStateService
+from app.sessions.service import SessionService
+from app.settings import Settings
+from tests.sessions.conftest import PREFIX, SECRET
+from tests.support.redis_server import RedisServer
+
+
+def settings_for(url: str) -> Settings:
+    return Settings(bff_redis_url=url, bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode())
+
+
+async def test_stopped_redis_is_store_unavailable_then_recovers(
+    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+) -> None:
+    store = open_store(settings_for(own_redis.url), timeout=1.0)
+    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    logins = LoginStateService(store, [SECRET], login_timeout=300)
+    alice = user_factory("alice")
+    cookie, session = await sessions.create(bearer="b", user=alice, user_agent="", ip="")
+    login = await logins.begin({"n": 1})
+
+    own_redis.stop()
+    started = time.monotonic()
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: store.ping(),
+        lambda: sessions.load(cookie),
+        lambda: sessions.load(cookie, slide=False),
+        lambda: sessions.create(bearer="b", user=alice, user_agent="", ip=""),
+        lambda: sessions.list_for(session),
+        lambda: sessions.revoke(session, "0" * 32),
+        lambda: sessions.delete(session),
+        lambda: logins.begin({"n": 2}),
+        lambda: logins.load(login),
+        lambda: logins.save(login, {"n": 3}),
+        lambda: logins.end(login),
+        lambda: store.incr("rl", 60),
+    ]
+    for call in calls:
+        with pytest.raises(StoreUnavailable) as caught:
+            await call()
+        assert isinstance(caught.value.__cause__, Exception)  # translated with `raise ... from exc`
+    # Refused connections fail fast: no long retry loop holds the browser.
+    assert time.monotonic() - started < 5
+
+    own_redis.start()  # same port; no persistence, so the old data is gone
+    await store.ping()
+    assert await sessions.load(cookie) is None
+    new_cookie, _ = await sessions.create(bearer="b2", user=alice, user_agent="", ip="")
+    loaded = await sessions.load(new_cookie)
+    assert loaded is not None and loaded.bearer == "b2"
+    await store.aclose()
+
+
+async def test_hung_redis_times_out_as_store_unavailable(
+    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+) -> None:
+    store = open_store(settings_for(own_redis.url), timeout=0.5)
+    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
+    assert own_redis.proc is not None
+    own_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await sessions.load(cookie)
+        # The explicit socket timeout (0.5 s, one retry) bounds the wait.
+        assert time.monotonic() - started < 3
+    finally:
+        own_redis.proc.send_signal(signal.SIGCONT)
+    assert await sessions.load(cookie) is not None
+    await store.aclose()
