@@ -34,4 +34,5 @@ def verify(secret: str, code: str, at: float, window: int = 1) -> bool:
     """True when ``code`` is the TOTP of ``at`` or of up to ``window`` steps either side."""
     key = decode_secret(secret)
     counter = int(at // STEP)
-    return any(hmac.compare_digest(hotp(key, counter + delta), code) for delta in range(-window, window + 1))
+    counters = (counter + delta for delta in range(-window, window + 1) if counter + delta >= 0)
+    return any(hmac.compare_digest(hotp(key, c), code) for c in counters)
