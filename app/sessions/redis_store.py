@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import StoreUnavailable
 
@@ -46,7 +46,8 @@ async def _translated() -> AsyncIterator[None]:
     """Turn redis-py's failures (connection, timeout, loading, read-only replica, cluster down) into ours."""
     try:
         yield
-    except (RedisError, OSError) as exc:
+    # RedisClusterException is not a RedisError: the cluster client raises it when no node answers.
+    except (RedisError, RedisClusterException, OSError) as exc:
         # The message names host and command at most, never values; it goes to logs, not to the browser.
         raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
 

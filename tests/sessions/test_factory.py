@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
+from app.errors import StoreUnavailable
 from app.sessions.factory import open_store
 from app.sessions.memory_store import MemoryStore
 from app.sessions.redis_store import RedisStore
@@ -85,9 +87,8 @@ async def test_tls_url(tls_files: dict[str, str], user_factory: UserFactory) -> 
         await store.aclose()
         # The same server refuses a client that does not trust its certificate.
         untrusting = open_store(settings(bff_redis_url=f"rediss://127.0.0.1:{tls_port}/0"), timeout=1)
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(StoreUnavailable):
             await untrusting.ping()
-        assert type(caught.value).__name__ == "StoreUnavailable"
         await untrusting.aclose()
 
 
@@ -126,4 +127,15 @@ async def test_sentinel_mode(sentinel: int, redis_url: str, user_factory: UserFa
     raw = Redis.from_url(redis_url)
     assert [k async for k in raw.scan_iter(match=PREFIX + "s:*")]
     await raw.aclose()
+    await store.aclose()
+
+
+async def test_cluster_mode_without_a_cluster_is_store_unavailable() -> None:
+    # No cluster to test against here; this pins the client choice and the error translation.
+    store = open_store(
+        settings(bff_redis_url=f"redis://127.0.0.1:{free_port()}/0", bff_redis_mode="cluster"), timeout=0.5
+    )
+    assert isinstance(store, RedisStore) and isinstance(store.client, RedisCluster)
+    with pytest.raises(StoreUnavailable):
+        await store.ping()
     await store.aclose()
