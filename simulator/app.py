@@ -32,6 +32,7 @@ def create_app(
     lockout_seconds: int = 60,
     pod_chain: list[str] | None = None,
     tenant_id: str = "ABC1234",
+    login_lifetime: int = 600,
 ) -> FastAPI:
     """A simulated tenant loaded with ``users`` (dicts, a JSON file, or None for users.example.json)."""
     config = SimConfig(
@@ -40,6 +41,7 @@ def create_app(
         lockout_seconds=lockout_seconds,
         pod_chain=list(pod_chain or []),
         tenant_id=tenant_id,
+        login_lifetime=login_lifetime,
     )
     state = SimState(load_users(users), config)
     app = FastAPI(

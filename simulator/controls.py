@@ -15,6 +15,7 @@ from simulator.totp import totp
 from simulator.users import UserFileError, parse_user, user_key
 
 router = APIRouter(prefix="/_sim")
+_INT_SETTINGS = ("lockout_threshold", "lockout_seconds", "token_lifetime", "login_lifetime")
 
 
 def _state(request: Request) -> SimState:
@@ -195,7 +196,7 @@ async def read_config(request: Request) -> JSONResponse:
 
 @router.post("/config")
 async def set_config(request: Request) -> JSONResponse:
-    """Change ``pod_chain``, ``lockout_threshold``, ``lockout_seconds`` or ``token_lifetime`` at run time."""
+    """Change ``pod_chain``, lockout, token or login lifetimes at run time."""
     body = await _body(request)
     if isinstance(body, JSONResponse):
         return body
@@ -205,18 +206,18 @@ async def set_config(request: Request) -> JSONResponse:
         chain is None or (isinstance(chain, list) and all(isinstance(h, str) and h for h in chain))
     ):
         return _error(400, 'pod_chain must be a list of "host:port"')
-    for name in ("lockout_threshold", "lockout_seconds", "token_lifetime"):
+    for name in _INT_SETTINGS:
         if name in body and (
             not isinstance(body[name], int) or isinstance(body[name], bool) or body[name] < 0
         ):
             return _error(400, f"{name} must be a non-negative integer")
-    unknown = set(body) - {"pod_chain", "lockout_threshold", "lockout_seconds", "token_lifetime"}
+    unknown = set(body) - {"pod_chain", *_INT_SETTINGS}
     if unknown:
         return _error(400, f"unknown settings: {', '.join(sorted(unknown))}")
     with state.lock:
         if "pod_chain" in body:
             state.config.pod_chain = list(chain or [])
-        for name in ("lockout_threshold", "lockout_seconds", "token_lifetime"):
+        for name in _INT_SETTINGS:
             if name in body:
                 setattr(state.config, name, body[name])
         return JSONResponse(_config_json(state))
@@ -229,6 +230,7 @@ def _config_json(state: SimState) -> dict[str, Any]:
         "lockout_threshold": config.lockout_threshold,
         "lockout_seconds": config.lockout_seconds,
         "token_lifetime": config.token_lifetime,
+        "login_lifetime": config.login_lifetime,
         "tenant_id": config.tenant_id,
     }
 

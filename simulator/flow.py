@@ -77,10 +77,10 @@ def start(state: SimState, body: dict[str, Any], caller: Caller) -> Reply:
             user=user,
             challenges=build_challenges(names, user),
             lb_cookie=secrets.token_urlsafe(24),
+            started_at=state.now(),
         )
         _activate(login)
-        state.logins[login.session_id] = login
-        state.lb_owner[login.lb_cookie] = login.session_id
+        state.add_login(login)
         result: dict[str, Any] = {
             "ClientHints": {
                 "PersistDefault": False,
@@ -121,6 +121,8 @@ def advance(state: SimState, body: dict[str, Any], caller: Caller) -> Reply:
         login = state.logins.get(session_id) if isinstance(session_id, str) else None
         if login is None:
             return Reply(failure())
+        if state.now() - login.started_at > state.config.login_lifetime:
+            return _fail(state, login, count=False)  # the tenant forgot this SessionId
         if any(not _same(value, login.lb_cookie) for value in caller.lb_cookies):
             # Another login's affinity cookie: the client is mixing two users' cookies.
             return _fail(state, login)

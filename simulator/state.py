@@ -20,6 +20,8 @@ from simulator.users import User, user_key
 APPROVABLE = frozenset({"EMAIL", "SMS", "OTP", "PF", "QR"})
 #: Most calls the log keeps; older ones are dropped so a long benchmark run cannot exhaust memory.
 MAX_CALLS = 10_000
+#: Forget expired logins and tokens once every this many new ones (benchmarks create them by the thousand).
+SWEEP_EVERY = 1024
 
 
 @dataclass
@@ -31,6 +33,8 @@ class SimConfig:
     lockout_seconds: int = 60
     pod_chain: list[str] = field(default_factory=list)
     tenant_id: str = "ABC1234"
+    #: Seconds a SessionId lives; after that every AdvanceAuthentication on it fails.
+    login_lifetime: int = 600
 
 
 @dataclass
@@ -52,6 +56,7 @@ class Login:
     user: User | None
     challenges: list[list[Mechanism]]
     lb_cookie: str
+    started_at: float
     index: int = 0
     resetting: bool = False
     oobs: dict[str, Oob] = field(default_factory=dict)
@@ -105,14 +110,13 @@ class SimState:
             self.config = copy.deepcopy(self._initial_config)
             self.clock_offset = 0.0
             self.logins: dict[str, Login] = {}
-            # SimLB value -> SessionId, kept after the login ends so a stale cookie is still recognised.
-            self.lb_owner: dict[str, str] = {}
             self.tokens: dict[str, Token] = {}
             self.failures: dict[str, list[float]] = {}
             self.locked_until: dict[str, float] = {}
             self.codes: dict[str, str] = {}
             self.calls: list[dict[str, Any]] = []
             self.faults: dict[str, Fault] = {}
+            self._created = 0
 
     # Clock ------------------------------------------------------------------------------------------
 
@@ -154,8 +158,22 @@ class SimState:
 
     # Tokens (call with the lock held) ---------------------------------------------------------------
 
+    def add_login(self, login: Login) -> None:
+        self.logins[login.session_id] = login
+        self._maybe_sweep()
+
+    def _maybe_sweep(self) -> None:
+        self._created += 1
+        if self._created % SWEEP_EVERY:
+            return
+        now = self.now()
+        oldest = now - self.config.login_lifetime
+        self.logins = {k: v for k, v in self.logins.items() if v.started_at >= oldest}
+        self.tokens = {k: t for k, t in self.tokens.items() if t.expires_at > now and not t.revoked}
+
     def issue_tokens(self, user: User) -> tuple[Token, Token]:
         """A fresh (duration, one-time) pair from one login; logging out with either ends both."""
+        self._maybe_sweep()
         grant = secrets.token_hex(8)
         expires = self.now() + self.config.token_lifetime
         duration = Token(secrets.token_hex(96).upper(), user, grant, expires, one_time=False)

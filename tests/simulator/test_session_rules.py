@@ -143,3 +143,21 @@ async def test_two_simlb_cookies_in_one_request_fail(client: httpx.AsyncClient) 
             "/Security/AdvanceAuthentication", json=body, headers={**HEADERS, "Cookie": cookie}
         )
     assert_failure(reply.json())
+
+
+async def test_a_session_expires_after_the_login_lifetime(client: httpx.AsyncClient) -> None:
+    await client.post("/_sim/config", json={"login_lifetime": 120})
+    package = await start(client, "alice@example.com")
+    sid, up = package["Result"]["SessionId"], mechanism(package, 0, "UP")["MechanismId"]
+    await client.post("/_sim/clock/advance", json={"seconds": 121})
+    assert_failure(await advance(client, sid, up, "Answer", "alice-pass-1"))
+    # Not a wrong answer: it does not count towards the lockout.
+    assert (await start(client, "alice@example.com"))["Result"]["RetryWaitingTime"] == 0
+
+
+async def test_a_session_within_its_lifetime_still_works(client: httpx.AsyncClient) -> None:
+    await client.post("/_sim/config", json={"login_lifetime": 120})
+    package = await start(client, "alice@example.com")
+    sid, up = package["Result"]["SessionId"], mechanism(package, 0, "UP")["MechanismId"]
+    await client.post("/_sim/clock/advance", json={"seconds": 110})
+    assert (await advance(client, sid, up, "Answer", "alice-pass-1"))["Result"]["Summary"] == "LoginSuccess"

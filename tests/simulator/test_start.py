@@ -111,7 +111,7 @@ async def test_start_sets_a_simlb_cookie_bound_to_the_login(
     header = set_cookie(response, "SimLB")
     assert "Path=/" in header and "HttpOnly" in header and "Secure" not in header
     sid = response.json()["Result"]["SessionId"]
-    assert sim_app.state.sim.lb_owner[cookie_value(response, "SimLB")] == sid
+    assert sim_app.state.sim.logins[sid].lb_cookie == cookie_value(response, "SimLB")
 
 
 async def test_pod_redirect_chain_over_two_listening_hosts() -> None:
