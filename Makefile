@@ -19,7 +19,7 @@ venv: $(STAMP)
 
 ## make run: the BFF on http://$(HOST):$(PORT) with the built-in simulator as tenant and an in-process store.
 run: venv
-	$(PY) -m app.devserver --host $(HOST) --port $(PORT) --sim-port $(SIM_PORT)
+	$(PY) scripts/run_dev.py --host $(HOST) --port $(PORT) --sim-port $(SIM_PORT)
 
 ## make sim: the tenant simulator alone.
 sim: venv

@@ -1,0 +1,202 @@
+"""The tenant's challenge sequence, run server-side and shown to the browser as steps.
+
+Example::
+
+    flow = LoginFlow(tenant, poll_min_interval=2.0)
+    step, state = await flow.begin("jane@example.com")     # a ChallengeStep and the state to store
+    result = await flow.advance(state, "k3Jd9a", answer="secret")
+
+The state (:class:`LoginState`) holds the tenant's SessionId and cookies, so the caller keeps it sealed
+under a key only the browser's login cookie carries. The browser sees the BFF's own mechanism ids, never
+the tenant's.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from app.errors import InvalidRequest, LoginFailed, RateLimited, TenantProtocolError
+from app.identity.client import TenantClient
+from app.identity.models import (
+    FederatedRedirect,
+    LoggedIn,
+    LoginContext,
+    Mechanism,
+    NewPackage,
+    NextChallenge,
+    Outcome,
+    Package,
+    Pending,
+)
+from app.steps import (
+    AuthenticatedStep,
+    ChallengeStep,
+    ChallengeView,
+    MechanismView,
+    PendingStep,
+    QuestionView,
+    RedirectStep,
+    UserView,
+)
+
+#: StartOOB calls allowed per login: each one pushes, mails or calls the user (push bombing).
+MAX_OOB_STARTS = 5
+
+AnyStep = ChallengeStep | PendingStep | RedirectStep | AuthenticatedStep
+
+
+class LoginState(BaseModel):
+    """A login in progress, stored sealed between browser requests."""
+
+    username: str
+    context: LoginContext
+    package: Package
+    index: int = 0
+    #: The BFF's opaque id of each mechanism of the current challenge, in the package's order.
+    ids: list[str] = Field(default_factory=list)
+    pending: str | None = None
+    #: The push number the tenant sent with StartOOB; later polls repeat it so the SPA can keep showing it.
+    number: str | None = None
+    oob_starts: int = 0
+    last_poll_at: float = 0.0
+    last_poll_step: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LoginState:
+        return cls.model_validate(data)
+
+
+@dataclass(frozen=True)
+class Advanced:
+    """What one call did: the step to show, and the login's outcome when it ended in success."""
+
+    step: AnyStep
+    logged_in: LoggedIn | None = None
+
+
+class LoginFlow:
+    """Drives one login through the tenant; see the module docstring."""
+
+    def __init__(
+        self, tenant: TenantClient, *, poll_min_interval: float, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.tenant = tenant
+        self.poll_min_interval = poll_min_interval
+        self.clock = clock
+
+    async def begin(self, username: str) -> tuple[AnyStep, LoginState | None]:
+        """StartAuthentication; a state to keep, or ``None`` when the user logs in elsewhere (federated)."""
+        started = await self.tenant.start(username)
+        if isinstance(started, FederatedRedirect):
+            return RedirectStep(url=started.url), None
+        state = LoginState(username=username, context=started.context, package=started.package)
+        return _present(state), state
+
+    async def advance(
+        self, state: LoginState, mechanism: str, *, answer: str | dict[str, str] | None
+    ) -> Advanced:
+        """Answer a mechanism (``answer`` given) or start it out of band (``answer`` is ``None``)."""
+        mech = _mechanism(state, mechanism)
+        if answer is None:
+            if mech.kind == "text":
+                raise InvalidRequest()
+            if state.oob_starts >= MAX_OOB_STARTS:
+                raise RateLimited(retry_after=60)
+            state.oob_starts += 1
+            outcome, state.context = await self.tenant.start_oob(state.context, mech.id)
+        else:
+            if mech.kind == "oob":
+                raise InvalidRequest()
+            if isinstance(answer, dict) != bool(mech.questions):
+                raise InvalidRequest()
+            outcome, state.context = await self.tenant.answer(state.context, mech.id, answer)
+        return self._follow(state, mechanism, mech, outcome)
+
+    async def poll(self, state: LoginState) -> Advanced:
+        """Poll the pending mechanism; faster than the minimum interval, the last answer is repeated."""
+        if state.pending is None:
+            raise InvalidRequest()
+        now = self.clock()
+        if state.last_poll_step is not None and now - state.last_poll_at < self.poll_min_interval:
+            return Advanced(step=PendingStep.model_validate(state.last_poll_step))
+        mechanism = state.pending
+        mech = _mechanism(state, mechanism)
+        outcome, state.context = await self.tenant.poll(state.context, mech.id)
+        state.last_poll_at = now
+        result = self._follow(state, mechanism, mech, outcome)
+        if isinstance(result.step, PendingStep):
+            state.last_poll_step = result.step.model_dump()
+        return result
+
+    async def cancel(self, state: LoginState) -> None:
+        await self.tenant.cleanup(state.context)
+
+    def _follow(self, state: LoginState, mechanism: str, mech: Mechanism, outcome: Outcome) -> Advanced:
+        if isinstance(outcome, Pending):
+            if state.pending != mechanism:
+                state.number = None
+            state.pending = mechanism
+            state.number = outcome.number or state.number
+            return Advanced(step=PendingStep(mechanism=mechanism, prompt=mech.prompt, number=state.number))
+        state.pending = None
+        state.number = None
+        state.last_poll_step = None
+        if isinstance(outcome, NextChallenge):
+            if state.index + 1 >= len(state.package.challenges):
+                raise TenantProtocolError("the tenant moved past the last challenge")
+            state.index += 1
+            return Advanced(step=_present(state))
+        if isinstance(outcome, NewPackage):
+            state.package = outcome.package
+            state.index = 0
+            return Advanced(step=_present(state))
+        if isinstance(outcome, LoggedIn):
+            user = outcome.user
+            view = UserView(
+                id=user.id,
+                username=user.username,
+                display_name=user.display_name,
+                email=user.email,
+                tenant=user.tenant,
+            )
+            return Advanced(step=AuthenticatedStep(user=view), logged_in=outcome)
+        raise LoginFailed()  # pragma: no cover - Outcome is exhaustive
+
+
+def _present(state: LoginState) -> ChallengeStep:
+    """Show the current challenge with fresh opaque ids (ids from an earlier challenge stop working)."""
+    if not state.package.challenges:
+        raise TenantProtocolError("the tenant sent a package without challenges")
+    challenge = state.package.challenges[state.index]
+    state.ids = [secrets.token_urlsafe(9) for _ in challenge.mechanisms]
+    views = [
+        MechanismView(
+            id=bid,
+            name=m.name,
+            kind=m.kind,
+            label=m.label,
+            prompt=m.prompt,
+            questions=[QuestionView(id=q.id, text=q.text) for q in m.questions] if m.questions else None,
+        )
+        for bid, m in zip(state.ids, challenge.mechanisms, strict=True)
+    ]
+    return ChallengeStep(
+        challenge=ChallengeView(index=state.index, count=len(state.package.challenges), mechanisms=views)
+    )
+
+
+def _mechanism(state: LoginState, mechanism: str) -> Mechanism:
+    challenge = state.package.challenges[state.index]
+    for bid, mech in zip(state.ids, challenge.mechanisms, strict=True):
+        if secrets.compare_digest(bid, mechanism):
+            return mech
+    raise InvalidRequest()

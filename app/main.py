@@ -1,0 +1,157 @@
+"""The app factory: ``create_app(settings)`` wires routers, middleware and the lifespan.
+
+Example::
+
+    app = create_app(Settings(bff_cookie_secure=False))
+
+``app`` (module level) is what ``uvicorn app.main:app`` serves: it reads its settings from the environment
+and, on a bad setting, prints one line naming the variable and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.access import AccessMiddleware
+from app.errors import BFFError, InvalidRequest, NotFound, RequestError, StoreUnavailable, error_body
+from app.identity.client import TenantClient
+from app.logs import configure_logging
+from app.metrics import Metrics
+from app.routes import auth, ops
+from app.security.csrf import CsrfOriginMiddleware
+from app.sessions.factory import open_store
+from app.sessions.service import LoginStateService, SessionService
+from app.settings import Settings, load_settings_or_exit
+
+log = logging.getLogger("bff")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+    tenant: TenantClient | None = None,
+) -> FastAPI:
+    """Build the BFF from ``settings`` (read from the environment when omitted)."""
+    settings = settings or load_settings_or_exit()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings, clock=clock)
+        client = tenant or TenantClient.from_settings(settings)
+        secrets = settings.signing_secrets()
+        app.state.store = store
+        app.state.tenant = client
+        app.state.sessions = SessionService(
+            store,
+            secrets,
+            idle_timeout=settings.bff_session_idle_timeout,
+            max_lifetime=settings.bff_session_max_lifetime,
+            clock=clock,
+        )
+        app.state.logins = LoginStateService(
+            store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
+        )
+        log.info(
+            "started",
+            extra={
+                "env": settings.bff_env,
+                "tenant": settings.tenant_url,
+                "store": "redis" if settings.bff_redis_url else "memory",
+            },
+        )
+        try:
+            yield
+        finally:
+            if tenant is None:
+                await client.aclose()
+            await store.aclose()
+
+    app = FastAPI(
+        title="CyberArk Identity BFF",
+        version="0.1.0",
+        summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.bff_env == "development" else None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.state.clock = clock
+
+    _install_error_handlers(app, metrics)
+    app.include_router(ops.router)
+    app.include_router(auth.router)
+    if settings.bff_static_dir is not None:
+        app.mount("/", StaticFiles(directory=settings.bff_static_dir, html=True), name="static")
+
+    # Outermost first: the access log sees every answer, including CSRF refusals.
+    app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
+    app.add_middleware(AccessMiddleware, metrics=metrics)
+    return app
+
+
+def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
+    """Every error answer goes through :func:`app.errors.error_body`: one JSON shape, never a traceback."""
+
+    def answer(exc: BFFError) -> JSONResponse:
+        return JSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers())
+
+    async def on_bff_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, BFFError)  # noqa: S101 - registered for BFFError only
+        if isinstance(exc, StoreUnavailable):
+            metrics.store_errors.inc()
+            log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
+        return answer(exc)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        return answer(InvalidRequest())
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
+        if exc.status_code == 404:
+            return answer(NotFound())
+        error = RequestError()
+        body: dict[str, Any] = {
+            "error": _HTTP_CODES.get(exc.status_code, "invalid_request"),
+            "message": error.message,
+        }
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error", exc_info=exc)
+        return answer(BFFError())
+
+    app.add_exception_handler(BFFError, on_bff_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)
+
+
+_HTTP_CODES = {405: "method_not_allowed", 400: "invalid_request"}
+
+
+def _app_from_env() -> FastAPI:
+    settings = load_settings_or_exit()
+    configure_logging(settings.bff_log_level)
+    return create_app(settings)
+
+
+def __getattr__(name: str) -> Any:
+    # `app` is built on first access so that importing create_app never reads the environment.
+    if name == "app":
+        application = _app_from_env()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,327 @@
+"""The SPA's /auth routes: the login steps, the session, logout and the user's other sessions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from app.errors import (
+    LoginFailed,
+    NoLoginInProgress,
+    NotFound,
+    TenantError,
+    TenantProtocolError,
+    TenantRateLimited,
+)
+from app.identity.models import LoggedIn
+from app.login import Advanced, AnyStep, LoginFlow, LoginState
+from app.logs import audit
+from app.routes.deps import AppSettings, ClientIP, CurrentSession, Logins, Sessions, Tenant
+from app.routes.responses import clear_cookie, error_response, set_cookie
+from app.sessions.service import Session
+from app.steps import AdvanceRequest, EmptyRequest, LoginRequest, Step, UserView
+
+log = logging.getLogger("bff.auth")
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "invalid_request"},
+    401: {"description": "login_failed"},
+    403: {"description": "csrf or origin"},
+    409: {"description": "no_login_in_progress"},
+    429: {"description": "rate_limited, with Retry-After"},
+    502: {"description": "upstream_unavailable"},
+    503: {"description": "store_unavailable, with Retry-After"},
+    504: {"description": "upstream_timeout"},
+}
+
+
+class SessionState(BaseModel):
+    authenticated: bool
+    user: UserView
+    expires_at: datetime
+    idle_expires_at: datetime
+
+
+class SessionListItem(BaseModel):
+    id: str
+    current: bool
+    created_at: datetime
+    last_seen_at: datetime
+    user_agent: str
+    ip: str
+
+
+def _iso(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _flow(request: Request, tenant: Tenant, settings: AppSettings) -> LoginFlow:
+    return LoginFlow(tenant, poll_min_interval=settings.bff_poll_min_interval, clock=request.app.state.clock)
+
+
+# Login -----------------------------------------------------------------------------------------------
+
+
+@router.post(
+    "/login",
+    response_model=Step,
+    response_model_exclude_none=True,
+    summary="Start a login: StartAuthentication at the tenant; answers the first step",
+    responses=_ERRORS,
+)
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    tenant: Tenant,
+    logins: Logins,
+    settings: AppSettings,
+) -> AnyStep:
+    old = request.cookies.get(settings.login_cookie_name)
+    if old:
+        await logins.end(old)
+    try:
+        step, state = await _flow(request, tenant, settings).begin(body.username)
+    except TenantRateLimited:
+        audit("rate_limited", by="tenant", stage="start")
+        raise
+    audit("login_started")
+    if state is None:
+        clear_cookie(response, settings, settings.login_cookie_name)
+        return step
+    handle = await logins.begin(state.to_dict())
+    set_cookie(response, settings, settings.login_cookie_name, handle, settings.bff_login_timeout)
+    return step
+
+
+@router.post(
+    "/advance",
+    response_model=Step,
+    response_model_exclude_none=True,
+    summary="Answer a mechanism, or start it out of band (action: start_oob)",
+    responses=_ERRORS,
+)
+async def advance(
+    body: AdvanceRequest,
+    request: Request,
+    tenant: Tenant,
+    logins: Logins,
+    sessions: Sessions,
+    settings: AppSettings,
+    ip: ClientIP,
+) -> Response:
+    flow = _flow(request, tenant, settings)
+    handle, state = await _login_state(request, logins, settings)
+    answer = body.answer if body.action is None else None
+    return await _run(
+        request,
+        handle,
+        state,
+        logins,
+        sessions,
+        settings,
+        ip,
+        flow.advance(state, body.mechanism, answer=answer),
+    )
+
+
+@router.post(
+    "/poll",
+    response_model=Step,
+    response_model_exclude_none=True,
+    summary="Poll the pending out-of-band mechanism",
+    responses=_ERRORS,
+)
+async def poll(
+    body: EmptyRequest | None,
+    request: Request,
+    tenant: Tenant,
+    logins: Logins,
+    sessions: Sessions,
+    settings: AppSettings,
+    ip: ClientIP,
+) -> Response:
+    flow = _flow(request, tenant, settings)
+    handle, state = await _login_state(request, logins, settings)
+    return await _run(request, handle, state, logins, sessions, settings, ip, flow.poll(state))
+
+
+@router.post("/cancel", status_code=204, summary="Abandon the login in progress", responses=_ERRORS)
+async def cancel(
+    body: EmptyRequest | None, request: Request, tenant: Tenant, logins: Logins, settings: AppSettings
+) -> Response:
+    response = Response(status_code=204)
+    handle = request.cookies.get(settings.login_cookie_name)
+    data = await logins.load(handle) if handle else None
+    if handle and data is not None:
+        try:
+            await _flow(request, tenant, settings).cancel(LoginState.from_dict(data))
+        except (TenantError, ValidationError) as exc:
+            # The tenant forgets an abandoned SessionId on its own; the BFF's state goes either way.
+            log.info("cleanup at the tenant failed", extra={"cause": type(exc).__name__})
+        await logins.end(handle)
+    clear_cookie(response, settings, settings.login_cookie_name)
+    return response
+
+
+async def _login_state(request: Request, logins: Logins, settings: AppSettings) -> tuple[str, LoginState]:
+    handle = request.cookies.get(settings.login_cookie_name)
+    data = await logins.load(handle) if handle else None
+    if handle is None or data is None:
+        raise NoLoginInProgress()
+    try:
+        return handle, LoginState.from_dict(data)
+    except ValidationError:
+        await logins.end(handle)
+        raise NoLoginInProgress() from None
+
+
+async def _run(
+    request: Request,
+    handle: str,
+    state: LoginState,
+    logins: Logins,
+    sessions: Sessions,
+    settings: AppSettings,
+    ip: str,
+    call: Any,
+) -> Response:
+    """Await one login call; keep, end or promote the login state by its outcome."""
+    try:
+        result: Advanced = await call
+    except (LoginFailed, TenantProtocolError) as exc:
+        # The tenant's SessionId is spent: forget the login, and make the SPA start again.
+        await logins.end(handle)
+        audit("login_failed", reason=exc.code)
+        failed = error_response(LoginFailed())
+        clear_cookie(failed, settings, settings.login_cookie_name)
+        return failed
+    except TenantRateLimited:
+        audit("rate_limited", by="tenant", stage="advance")
+        raise
+    if result.logged_in is None:
+        await logins.save(handle, state.to_dict())
+        return _step_response(result.step)
+    return await _promote(request, handle, result.step, result.logged_in, logins, sessions, settings, ip)
+
+
+async def _promote(
+    request: Request,
+    handle: str,
+    step: AnyStep,
+    logged_in: LoggedIn,
+    logins: Logins,
+    sessions: Sessions,
+    settings: AppSettings,
+    ip: str,
+) -> Response:
+    """The login succeeded: the pre-auth handle dies and a new session (new id, new key) is born."""
+    await logins.end(handle)
+    previous = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
+    if previous is not None:
+        await sessions.delete(previous)
+    user = logged_in.user.model_dump()
+    cookie, session = await sessions.create(
+        bearer=logged_in.token,
+        user={k: v for k, v in user.items() if v is not None},
+        user_agent=request.headers.get("user-agent", "")[:256],
+        ip=ip,
+    )
+    request.state.session = session.log_id
+    audit("login_succeeded", session=session.log_id)
+    response = _step_response(step)
+    clear_cookie(response, settings, settings.login_cookie_name)
+    set_cookie(response, settings, settings.cookie_name, cookie, settings.bff_session_max_lifetime)
+    return response
+
+
+def _step_response(step: AnyStep) -> JSONResponse:
+    return JSONResponse(step.model_dump(mode="json", exclude_none=True))
+
+
+# Session ---------------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/session",
+    response_model=SessionState,
+    summary="The signed-in user; slide=false reads without extending the idle timer",
+    responses={401: {"description": "unauthenticated"}, 503: {"description": "store_unavailable"}},
+)
+async def session_state(
+    session: CurrentSession,
+    slide: Annotated[bool, Query(description="extend the idle timer (default true)")] = True,
+) -> SessionState:
+    return SessionState(
+        authenticated=True,
+        user=UserView.model_validate(session.user),
+        expires_at=_iso(session.expires_at),
+        idle_expires_at=_iso(session.idle_expires_at),
+    )
+
+
+@router.post(
+    "/logout", status_code=204, summary="Log out at the tenant and end the session", responses=_ERRORS
+)
+async def logout(request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings) -> Response:
+    response = Response(status_code=204)
+    session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
+    if session is not None:
+        request.state.session = session.log_id
+        try:
+            await tenant.logout(session.bearer)
+        except TenantError as exc:
+            # The BFF session ends regardless; the token lapses at its expiry if the tenant missed the logout.
+            log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})
+        await sessions.delete(session)
+        audit("logout", session=session.log_id)
+    clear_cookie(response, settings, settings.cookie_name)
+    return response
+
+
+@router.get(
+    "/sessions",
+    response_model=list[SessionListItem],
+    summary="The caller's live sessions",
+    responses={401: {"description": "unauthenticated"}},
+)
+async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[SessionListItem]:
+    return [
+        SessionListItem(
+            id=info.id,
+            current=info.current,
+            created_at=_iso(info.created_at),
+            last_seen_at=_iso(info.last_seen_at),
+            user_agent=info.user_agent,
+            ip=info.ip,
+        )
+        for info in await sessions.list_for(session)
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    summary="End one of the caller's own sessions",
+    responses={401: {"description": "unauthenticated"}, 404: {"description": "not_found"}},
+)
+async def revoke_session(
+    session_id: str, session: CurrentSession, sessions: Sessions, settings: AppSettings
+) -> Response:
+    if len(session_id) > 128 or not await sessions.revoke(session, session_id):
+        raise NotFound()
+    audit("session_revoked", session=session.log_id, current=session_id == session.public_id)
+    response = Response(status_code=204)
+    if session_id == session.public_id:
+        clear_cookie(response, settings, settings.cookie_name)
+    return response
+
+
+__all__ = ["Session", "router"]

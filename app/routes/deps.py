@@ -1,0 +1,57 @@
+"""Dependencies that make route signatures read as prose: ``session: CurrentSession``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.errors import Unauthenticated
+from app.identity.client import TenantClient
+from app.security.client_ip import client_ip
+from app.sessions.service import LoginStateService, Session, SessionService
+from app.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _sessions(request: Request) -> SessionService:
+    sessions: SessionService = request.app.state.sessions
+    return sessions
+
+
+def _logins(request: Request) -> LoginStateService:
+    logins: LoginStateService = request.app.state.logins
+    return logins
+
+
+def _tenant(request: Request) -> TenantClient:
+    tenant: TenantClient = request.app.state.tenant
+    return tenant
+
+
+async def _current_session(request: Request, sessions: Sessions, settings: AppSettings) -> Session:
+    slide = request.query_params.get("slide", "true").lower() != "false"
+    session = await sessions.load(request.cookies.get(settings.cookie_name), slide=slide)
+    if session is None:
+        raise Unauthenticated()
+    request.state.session = session.log_id
+    return session
+
+
+def peer_ip(request: Request) -> str:
+    """The client's address: the peer, or X-Forwarded-For when the peer is a trusted proxy."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    return client_ip(peer, request.headers.get("x-forwarded-for"), settings.bff_trusted_proxies)
+
+
+AppSettings = Annotated[Settings, Depends(_settings)]
+Sessions = Annotated[SessionService, Depends(_sessions)]
+Logins = Annotated[LoginStateService, Depends(_logins)]
+Tenant = Annotated[TenantClient, Depends(_tenant)]
+CurrentSession = Annotated[Session, Depends(_current_session)]
+ClientIP = Annotated[str, Depends(peer_ip)]

@@ -1,0 +1,32 @@
+"""Operations: liveness, readiness and Prometheus metrics. No session, no CSRF header."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.errors import StoreUnavailable
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", summary="The process is alive (checks no dependency)")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="Redis and configuration are usable", responses={503: {}})
+async def readyz(request: Request) -> Response:
+    try:
+        await request.app.state.store.ping()
+    except StoreUnavailable:
+        return JSONResponse(
+            {"status": "unavailable", "store": "unavailable"}, status_code=503, headers={"Retry-After": "2"}
+        )
+    return JSONResponse({"status": "ok", "store": "ok"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(request: Request) -> Response:
+    registry = request.app.state.metrics
+    return Response(registry.render(), media_type=registry.content_type)
