@@ -158,18 +158,26 @@ class Settings(BaseSettings):
     def _production_guards(self) -> Settings:
         if self.bff_session_max_lifetime < self.bff_session_idle_timeout:
             raise ValueError("BFF_SESSION_MAX_LIFETIME must not be shorter than BFF_SESSION_IDLE_TIMEOUT")
-        if self.bff_redis_mode == "sentinel" and self.bff_redis_url is not None and not self.bff_redis_sentinels:
+        if (
+            self.bff_redis_mode == "sentinel"
+            and self.bff_redis_url is not None
+            and not self.bff_redis_sentinels
+        ):
             raise ValueError("BFF_REDIS_SENTINELS: sentinel mode needs host:port,... of the sentinels")
         if self.bff_env != "production":
             return self
         if not self.cyberark_tenant_url:
             raise ValueError("CYBERARK_TENANT_URL: required in production")
         if self.bff_redis_url is None:
-            raise ValueError("BFF_REDIS_URL: required in production (the in-process store is for development)")
+            raise ValueError(
+                "BFF_REDIS_URL: required in production (the in-process store is for development)"
+            )
         if not self.bff_session_secrets:
             raise ValueError("BFF_SESSION_SECRETS: required in production")
         if any(len(s.get_secret_value()) < MIN_SECRET_LENGTH for s in self.bff_session_secrets):
-            raise ValueError(f"BFF_SESSION_SECRETS: each secret needs at least {MIN_SECRET_LENGTH} characters")
+            raise ValueError(
+                f"BFF_SESSION_SECRETS: each secret needs at least {MIN_SECRET_LENGTH} characters"
+            )
         if not self.bff_cookie_secure:
             raise ValueError("BFF_COOKIE_SECURE: must be true in production")
         return self

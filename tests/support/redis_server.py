@@ -16,7 +16,9 @@ class RedisServer:
     def __init__(self, port: int | None = None, extra_args: list[str] | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError("redis-server is not installed; `make test` installs it (apt-get install redis-server)")
+            raise RuntimeError(
+                "redis-server is not installed; `make test` installs it (apt-get install redis-server)"
+            )
         self.binary = binary
         self.port = port or free_port()
         self.extra_args = extra_args or []
@@ -31,12 +33,18 @@ class RedisServer:
         self.proc = subprocess.Popen(
             [
                 self.binary,
-                "--port", str(self.port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.dir),
-                "--protected-mode", "no",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.dir),
+                "--protected-mode",
+                "no",
                 *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
