@@ -36,7 +36,7 @@ fmt: venv
 
 ## make test: installs what is missing (redis-server via apt-get as root), lints, runs every test.
 test: venv
-	./scripts/ensure-system-deps.sh
+	./scripts/ensure-system-deps.sh chromium
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
