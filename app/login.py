@@ -119,6 +119,8 @@ class LoginFlow:
             if isinstance(answer, dict) != bool(mech.questions):
                 raise InvalidRequest()
             outcome, state.context = await self.tenant.answer(state.context, mech.id, answer)
+        # The cached poll answer describes the previous start (its mechanism, its push number): drop it.
+        state.last_poll_step = None
         return self._follow(state, mechanism, mech, outcome)
 
     async def poll(self, state: LoginState) -> Advanced:
