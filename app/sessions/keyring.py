@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 INDEX_LABEL = b"bff/session-index/v1"
 PUBLIC_ID_LABEL = b"bff/public-id/v1"
 LOG_ID_LABEL = b"bff/log-id/v1"
+BUCKET_LABEL = b"bff/rate-bucket/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -28,7 +29,7 @@ class Keyring:
         keyring.log_id(session_id)  # "3f9c0a..." (16 hex digits)
     """
 
-    __slots__ = ("_index_keys", "_log_key", "_public_key")
+    __slots__ = ("_bucket_key", "_index_keys", "_log_key", "_public_key")
 
     def __init__(self, secrets: Sequence[bytes]) -> None:
         if not secrets or any(not s for s in secrets):
@@ -36,6 +37,7 @@ class Keyring:
         self._index_keys = tuple(_derive(s, INDEX_LABEL) for s in secrets)
         self._public_key = _derive(secrets[0], PUBLIC_ID_LABEL)
         self._log_key = _derive(secrets[0], LOG_ID_LABEL)
+        self._bucket_key = _derive(secrets[0], BUCKET_LABEL)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -49,3 +51,7 @@ class Keyring:
     def log_id(self, session_id: bytes) -> str:
         """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
         return hmac.new(self._log_key, session_id, hashlib.sha256).hexdigest()[:16]
+
+    def bucket(self, value: str) -> str:
+        """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""
+        return hmac.new(self._bucket_key, value.encode(), hashlib.sha256).hexdigest()[:32]
