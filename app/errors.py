@@ -8,6 +8,7 @@
     │   ├── NotFound                 404 not_found
     │   ├── InvalidRequest           400 invalid_request
     │   ├── BodyTooLarge             413 body_too_large
+    │   ├── HeadersTooLarge          431 headers_too_large
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── SessionExpired           401 session_expired
     │   ├── NoLoginInProgress        409 no_login_in_progress
@@ -23,11 +24,14 @@
 
 Foreign errors (httpx, redis) are translated at the boundary into the most specific of these with
 ``raise ... from exc``. Only :func:`error_body` turns one into JSON, so no handler invents its own.
+:func:`send_error` is the same answer for plain-ASGI layers (middleware, the proxy's hot path).
 Messages are fixed per class: nothing from the tenant or from an exception's text reaches the browser.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ClassVar
 
 
@@ -89,6 +93,12 @@ class BodyTooLarge(RequestError):
     status = 413
     code = "body_too_large"
     message = "The request body is too large."
+
+
+class HeadersTooLarge(RequestError):
+    status = 431
+    code = "headers_too_large"
+    message = "The request headers are too large."
 
 
 class Unauthenticated(RequestError):
@@ -215,3 +225,12 @@ class StoreUnavailable(BFFError):
 def error_body(exc: BFFError) -> dict[str, Any]:
     """The documented error JSON for ``exc``: ``{"error", "message", ...extra}``."""
     return {"error": exc.code, "message": exc.message, **exc.extra()}
+
+
+async def send_error(send: Callable[[MutableMapping[str, Any]], Awaitable[None]], exc: BFFError) -> None:
+    """Answer ``exc`` on a plain ASGI ``send``: the same JSON, status and headers as the app's handlers."""
+    body = json.dumps(error_body(exc), separators=(",", ":")).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers().items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

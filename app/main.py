@@ -23,12 +23,15 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.access import AccessMiddleware
-from app.errors import BFFError, InvalidRequest, NotFound, RequestError, StoreUnavailable, error_body
+from app.errors import BFFError, InvalidRequest, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.logs import configure_logging
 from app.metrics import Metrics
+from app.proxy import Proxy, ProxyMiddleware
 from app.routes import auth, ops
+from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
+from app.security.limits import RequestLimitsMiddleware
 from app.sessions.factory import open_store
 from app.sessions.service import LoginStateService, SessionService
 from app.settings import Settings, load_settings_or_exit
@@ -45,6 +48,7 @@ def create_app(
     """Build the BFF from ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings_or_exit()
     metrics = Metrics()
+    proxy = Proxy(settings, metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -63,6 +67,7 @@ def create_app(
         app.state.logins = LoginStateService(
             store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
         )
+        await proxy.open(app.state.sessions)
         log.info(
             "started",
             extra={
@@ -74,6 +79,7 @@ def create_app(
         try:
             yield
         finally:
+            await proxy.aclose()
             if tenant is None:
                 await client.aclose()
             await store.aclose()
@@ -88,6 +94,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.proxy = proxy
     app.state.clock = clock
 
     _install_error_handlers(app, metrics)
@@ -96,17 +103,18 @@ def create_app(
     if settings.bff_static_dir is not None:
         app.mount("/", StaticFiles(directory=settings.bff_static_dir, html=True), name="static")
 
-    # Outermost first: the access log sees every answer, including CSRF refusals.
+    # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.
+    # The proxy takes /api/* before FastAPI's routing, inside the CSRF/Origin guard.
+    app.add_middleware(ProxyMiddleware, proxy=proxy)
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
+    app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     return app
 
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
-    """Every error answer goes through :func:`app.errors.error_body`: one JSON shape, never a traceback."""
-
-    def answer(exc: BFFError) -> JSONResponse:
-        return JSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers())
+    """Every error answer goes through :func:`error_response`: one JSON shape, never a traceback."""
+    answer = error_response
 
     async def on_bff_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BFFError)  # noqa: S101 - registered for BFFError only

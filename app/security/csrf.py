@@ -13,15 +13,14 @@ never passes a check.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, TypeAlias
+from typing import TypeAlias
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import BFFError, CsrfRequired, OriginRefused, error_body
+from app.errors import BFFError, CsrfRequired, OriginRefused, send_error
 
 Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[bytes, bytes]]
 
@@ -138,15 +137,4 @@ class CsrfOriginMiddleware:
         if error is None:
             await self.app(scope, receive, send)
             return
-        await _answer(error, send)
-
-
-async def _answer(error: BFFError, send: Send) -> None:
-    body = json.dumps(error_body(error), separators=(",", ":")).encode()
-    headers: list[Any] = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers().items()]
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+        await send_error(send, error)

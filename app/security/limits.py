@@ -1,0 +1,85 @@
+"""Request size limits (plain ASGI): total header bytes for every route, and the body of the JSON routes.
+
+Example::
+
+    app = RequestLimitsMiddleware(app, max_header_bytes=16384, max_json_bytes=65536)
+
+The proxy streams its bodies under its own limit (``BFF_MAX_BODY_BYTES``); every other route takes small
+JSON, so its body is read here, up to ``max_json_bytes``, before any handler parses it: a large or endless
+body costs the BFF at most that much memory and never reaches the JSON parser.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import BodyTooLarge, HeadersTooLarge, send_error
+
+#: The header budget: as much as Node's default (16 KiB); a larger set is almost always an attack or a bug.
+MAX_HEADER_BYTES = 16 * 1024
+#: Login steps, session calls: a few hundred bytes each.
+MAX_JSON_BYTES = 64 * 1024
+
+
+class RequestLimitsMiddleware:
+    """Answers 431 for oversized headers and 413 for an oversized body outside ``/api``."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_header_bytes: int = MAX_HEADER_BYTES,
+        max_json_bytes: int = MAX_JSON_BYTES,
+        streamed_prefix: str = "/api/",
+    ) -> None:
+        self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.max_json_bytes = max_json_bytes
+        self.streamed_prefix = streamed_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
+            await send_error(send, HeadersTooLarge())
+            return
+        if scope["path"].startswith(self.streamed_prefix) or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        body = await self._read_body(receive)
+        if body is None:
+            await send_error(send, BodyTooLarge())
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+    async def _read_body(self, receive: Receive) -> bytes | None:
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_json_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        # After the body, pass the real channel through so disconnects are still seen.
+        return await receive()
+
+    return replay
