@@ -13,6 +13,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.metrics import Metrics
+from app.request_context import current_request_id
 from app.security.headers import new_request_id, valid_request_id
 
 access_log = logging.getLogger("bff.access")
@@ -33,6 +34,7 @@ class AccessMiddleware:
         request_id = _request_id(scope)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        context_token = current_request_id.set(request_id)
         status = 500
         header = (b"x-request-id", request_id.encode("ascii"))
 
@@ -46,6 +48,7 @@ class AccessMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            current_request_id.reset(context_token)
             elapsed = time.perf_counter() - started
             route = _route_label(scope)
             self.metrics.requests.labels(route=route, status=str(status)).inc()

@@ -53,7 +53,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings, clock=clock)
-        client = tenant or TenantClient.from_settings(settings)
+        client = tenant or TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
         secrets = settings.signing_secrets()
         app.state.store = store
         app.state.tenant = client

@@ -47,5 +47,8 @@ class Metrics:
         )
         self.store_errors = Counter("bff_store_errors", "Session store failures", registry=self.registry)
 
+    def observe_tenant_call(self, call: str, seconds: float) -> None:
+        self.tenant_latency.labels(call=call).observe(seconds)
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

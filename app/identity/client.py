@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-from collections.abc import AsyncIterable, Mapping
+import time
+from collections.abc import AsyncIterable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ from app.identity.results import (
     parse_start,
     parse_whoami,
 )
+from app.request_context import current_request_id
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -85,12 +87,15 @@ class TenantClient:
         verify: bool | str | ssl.SSLContext = True,
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        observe: Callable[[str, float], None] | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"{base_url!r} is not an http(s) URL")
         self.base_url = base_url.rstrip("/")
         self.tenant_id = tenant_id
+        #: Called with (call name, seconds to the tenant's answer) after every call, e.g. for metrics.
+        self.observe = observe
         if isinstance(verify, str):
             # httpx 0.28 deprecates verify=<path>; build the context it would have built.
             verify = ssl.create_default_context(cafile=verify)
@@ -105,7 +110,9 @@ class TenantClient:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> TenantClient:
+    def from_settings(
+        cls, settings: Settings, *, observe: Callable[[str, float], None] | None = None
+    ) -> TenantClient:
         """A client for ``CYBERARK_TENANT_URL`` with the configured tenant id, timeout and CA bundle."""
         ca = settings.cyberark_ca_bundle
         return cls(
@@ -113,6 +120,7 @@ class TenantClient:
             tenant_id=settings.cyberark_tenant_id,
             timeout=settings.cyberark_timeout,
             verify=str(ca) if ca is not None else True,
+            observe=observe,
         )
 
     @property
@@ -295,9 +303,16 @@ class TenantClient:
     # Transport -----------------------------------------------------------------------------------------
 
     async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
-        """Send ``request``, translating httpx's errors into ours."""
+        """Send ``request`` with the browser request's X-Request-ID; httpx's errors become ours."""
+        request_id = current_request_id.get()
+        if request_id is not None and "x-request-id" not in request.headers:
+            request.headers["X-Request-ID"] = request_id
+        started = time.perf_counter()
         try:
-            return await self._http.send(request, stream=stream)
+            response = await self._http.send(request, stream=stream)
+            if self.observe is not None:
+                self.observe(_call_name(request.url.path), time.perf_counter() - started)
+            return response
         except httpx.TimeoutException as exc:
             raise TenantTimeout(f"tenant did not answer {request.url.path} in time") from exc
         except httpx.TransportError as exc:
@@ -337,3 +352,17 @@ def _same_host(pod: str, base_url: str) -> bool:
         return (target.hostname, target.port or default) == (base.hostname, base.port or default)
     except ValueError as exc:
         raise TenantProtocolError("tenant PodFqdn has an invalid port") from exc
+
+
+_CALL_NAMES = {
+    START_PATH: "start",
+    ADVANCE_PATH: "advance",
+    CLEANUP_PATH: "cleanup",
+    LOGOUT_PATH: "logout",
+    WHOAMI_PATH: "whoami",
+}
+
+
+def _call_name(path: str) -> str:
+    # A fixed label set: a metric label per proxied path would grow without bound.
+    return _CALL_NAMES.get(path, "api")
