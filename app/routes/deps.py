@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 
 from app.errors import Unauthenticated
 from app.identity.client import TenantClient
@@ -33,8 +33,14 @@ def _tenant(request: Request) -> TenantClient:
     return tenant
 
 
-async def _current_session(request: Request, sessions: Sessions, settings: AppSettings) -> Session:
-    slide = request.query_params.get("slide", "true").lower() != "false"
+async def _current_session(
+    request: Request,
+    sessions: Sessions,
+    settings: AppSettings,
+    # Declared here, not parsed by hand, so "0", "off" and "no" mean false as the OpenAPI document says,
+    # and a value that is not a boolean is a 400 before the session is touched.
+    slide: Annotated[bool, Query(description="extend the idle timer (default true)")] = True,
+) -> Session:
     session = await sessions.load(request.cookies.get(settings.cookie_name), slide=slide)
     if session is None:
         raise Unauthenticated()
