@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -22,7 +22,7 @@ from app.identity.models import LoggedIn
 from app.login import Advanced, AnyStep, LoginFlow, LoginState
 from app.logs import audit
 from app.routes.deps import AppSettings, ClientIP, CurrentSession, Logins, Sessions, Tenant
-from app.routes.responses import clear_cookie, error_response, set_cookie
+from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
 from app.sessions.service import Session
 from app.steps import AdvanceRequest, EmptyRequest, LoginRequest, Step, UserView
 
@@ -30,16 +30,20 @@ log = logging.getLogger("bff.auth")
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"description": "invalid_request"},
-    401: {"description": "login_failed"},
-    403: {"description": "csrf or origin"},
-    409: {"description": "no_login_in_progress"},
-    429: {"description": "rate_limited, with Retry-After"},
-    502: {"description": "upstream_unavailable"},
-    503: {"description": "store_unavailable, with Retry-After"},
-    504: {"description": "upstream_timeout"},
+_UPSTREAM = {
+    502: "upstream_unavailable or upstream_protocol_error",
+    503: "store_unavailable, with Retry-After",
+    504: "upstream_timeout",
 }
+_LOGIN_ERRORS = documented_errors(
+    {
+        401: "login_failed: wrong answer, unknown user, locked account or expired login, all alike",
+        409: "no_login_in_progress",
+        429: "rate_limited, with retry_after and Retry-After",
+        **_UPSTREAM,
+    }
+)
+_SESSION_ERRORS = documented_errors({401: "unauthenticated", 503: _UPSTREAM[503]})
 
 
 class SessionState(BaseModel):
@@ -74,7 +78,7 @@ def _flow(request: Request, tenant: Tenant, settings: AppSettings) -> LoginFlow:
     response_model=Step,
     response_model_exclude_none=True,
     summary="Start a login: StartAuthentication at the tenant; answers the first step",
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def login(
     body: LoginRequest,
@@ -106,7 +110,7 @@ async def login(
     response_model=Step,
     response_model_exclude_none=True,
     summary="Answer a mechanism, or start it out of band (action: start_oob)",
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def advance(
     body: AdvanceRequest,
@@ -137,25 +141,30 @@ async def advance(
     response_model=Step,
     response_model_exclude_none=True,
     summary="Poll the pending out-of-band mechanism",
-    responses=_ERRORS,
+    responses=_LOGIN_ERRORS,
 )
 async def poll(
-    body: EmptyRequest | None,
     request: Request,
     tenant: Tenant,
     logins: Logins,
     sessions: Sessions,
     settings: AppSettings,
     ip: ClientIP,
+    body: EmptyRequest | None = None,
 ) -> Response:
     flow = _flow(request, tenant, settings)
     handle, state = await _login_state(request, logins, settings)
     return await _run(request, handle, state, logins, sessions, settings, ip, flow.poll(state))
 
 
-@router.post("/cancel", status_code=204, summary="Abandon the login in progress", responses=_ERRORS)
+@router.post(
+    "/cancel",
+    status_code=204,
+    summary="Abandon the login in progress (CleanupAuthentication at the tenant)",
+    responses=documented_errors({503: _UPSTREAM[503]}),
+)
 async def cancel(
-    body: EmptyRequest | None, request: Request, tenant: Tenant, logins: Logins, settings: AppSettings
+    request: Request, tenant: Tenant, logins: Logins, settings: AppSettings, body: EmptyRequest | None = None
 ) -> Response:
     response = Response(status_code=204)
     handle = request.cookies.get(settings.login_cookie_name)
@@ -253,12 +262,9 @@ def _step_response(step: AnyStep) -> JSONResponse:
     "/session",
     response_model=SessionState,
     summary="The signed-in user; slide=false reads without extending the idle timer",
-    responses={401: {"description": "unauthenticated"}, 503: {"description": "store_unavailable"}},
+    responses=_SESSION_ERRORS,
 )
-async def session_state(
-    session: CurrentSession,
-    slide: Annotated[bool, Query(description="extend the idle timer (default true)")] = True,
-) -> SessionState:
+async def session_state(session: CurrentSession) -> SessionState:
     return SessionState(
         authenticated=True,
         user=UserView.model_validate(session.user),
@@ -268,7 +274,10 @@ async def session_state(
 
 
 @router.post(
-    "/logout", status_code=204, summary="Log out at the tenant and end the session", responses=_ERRORS
+    "/logout",
+    status_code=204,
+    summary="Log out at the tenant and end the session; 204 also without a session",
+    responses=documented_errors({503: _UPSTREAM[503]}),
 )
 async def logout(request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings) -> Response:
     response = Response(status_code=204)
@@ -290,7 +299,7 @@ async def logout(request: Request, sessions: Sessions, tenant: Tenant, settings:
     "/sessions",
     response_model=list[SessionListItem],
     summary="The caller's live sessions",
-    responses={401: {"description": "unauthenticated"}},
+    responses=_SESSION_ERRORS,
 )
 async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[SessionListItem]:
     return [
@@ -310,7 +319,9 @@ async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[Ses
     "/sessions/{session_id}",
     status_code=204,
     summary="End one of the caller's own sessions",
-    responses={401: {"description": "unauthenticated"}, 404: {"description": "not_found"}},
+    responses=documented_errors(
+        {401: "unauthenticated", 404: "not_found: not one of the caller's sessions", 503: _UPSTREAM[503]}
+    ),
 )
 async def revoke_session(
     session_id: str, session: CurrentSession, sessions: Sessions, settings: AppSettings

@@ -2,10 +2,38 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from app.errors import BFFError, error_body
 from app.settings import Settings
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's JSON, e.g. ``{"error": "rate_limited", "message": "...", "retry_after": 30}``."""
+
+    error: str
+    message: str
+    #: Seconds to wait; only on ``rate_limited`` (the ``Retry-After`` header says the same).
+    retry_after: int | None = None
+
+
+def documented_errors(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route's errors, e.g. ``documented_errors({401: "login_failed"})``.
+
+    ``4XX`` stands for the refusals any route may give (csrf, origin, body_too_large, ...); it also keeps
+    FastAPI from documenting a 422 the BFF never sends (validation failures answer 400 invalid_request).
+    """
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"model": ErrorBody, "description": text} for status, text in codes.items()
+    }
+    responses["4XX"] = {
+        "model": ErrorBody,
+        "description": "csrf, origin, body_too_large, invalid_request, ...",
+    }
+    return responses
 
 
 def error_response(exc: BFFError) -> JSONResponse:
