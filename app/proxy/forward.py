@@ -1,0 +1,248 @@
+"""One proxied call: allow-list, session (one Redis round trip), header rules, tenant call, streamed answer.
+
+Example::
+
+    proxy = Proxy(settings, metrics)
+    await proxy.open(sessions)          # in the lifespan: the aiohttp client starts with the event loop
+    await proxy.handle(scope, receive, send)   # for a request under /api/
+    await proxy.aclose()
+
+The way through is short and one-directional (design.md): refuse what the allow-list does not name before
+anything else (no Redis, nothing upstream), then the session, then the tenant. Errors raised before the answer
+starts become the documented JSON; once the answer has started, a failure can only cut the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from app.errors import (
+    BFFError,
+    BodyTooLarge,
+    InvalidRequest,
+    NotAllowed,
+    SessionExpired,
+    TenantError,
+    TenantTimeout,
+    TenantUnavailable,
+    Unauthenticated,
+)
+from app.identity.envelope import is_token_rejection
+from app.logs import audit
+from app.metrics import Metrics
+from app.proxy.answers import Header, send_error
+from app.proxy.body import BrowserGone, RequestBody
+from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
+from app.proxy.upstream import Upstream
+from app.routes.responses import clear_cookie
+from app.security.allowlist import AllowList
+from app.security.headers import request_headers_for_upstream, response_headers_for_browser
+from app.sessions.service import Session, SessionService
+from app.settings import Settings
+
+log = logging.getLogger("bff.proxy")
+
+#: Answers up to this size are read whole before the browser gets anything, so a token-rejection body can
+#: still become 401 session_expired; larger ones stream from their first 64 KiB on.
+PEEK_BYTES = 64 * 1024
+NATIVE_CLIENT = [("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true")]
+# The BFF's own server stamps Date and Server, and the access layer sets X-Request-ID: the tenant's copies
+# would be second values of single-valued fields.
+_RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
+# Cheap filter before parsing JSON: only a body that says "success": false can be a token rejection.
+_MAYBE_REJECTED = re.compile(rb'"success"\s*:\s*false')
+
+
+class Proxy:
+    """The /api data plane for one app: ``Proxy(settings, metrics)``, opened and closed by the lifespan."""
+
+    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+        self.settings = settings
+        self.allow = AllowList.from_text(settings.bff_proxy_allow)
+        self.max_body = settings.bff_max_body_bytes
+        self.metrics = metrics
+        self._cookie_name = settings.cookie_name.encode("latin-1")
+        self._clear_cookie = _clear_cookie_header(settings)
+        self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
+        self._sessions: SessionService | None = None
+        self._upstream: Upstream | None = None
+
+    async def open(self, sessions: SessionService, upstream: Upstream | None = None) -> None:
+        """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
+        self._sessions = sessions
+        self._upstream = upstream or Upstream.from_settings(self.settings)
+
+    async def aclose(self) -> None:
+        if self._upstream is not None:
+            await self._upstream.aclose()
+            self._upstream = None
+
+    @property
+    def upstream(self) -> Upstream:
+        if self._upstream is None:
+            raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
+        return self._upstream
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one request under /api: forward it, or answer the documented error."""
+        try:
+            await self._forward(scope, receive, send)
+        except BrowserGone:
+            log.info("browser left before its request body was complete")
+        except SessionExpired as exc:
+            await send_error(send, exc, [self._clear_cookie])
+        except BFFError as exc:
+            if exc.status == 503:
+                self.metrics.store_errors.inc()
+                log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
+            elif isinstance(exc, TenantError):
+                log.warning("tenant call failed", extra={"error": exc.code})
+            await send_error(send, exc)
+
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method: str = scope["method"]
+        raw_path = tenant_raw_path(scope)
+        if raw_path is None or not self.allow.allows_raw(method, raw_path):
+            raise NotAllowed()
+        query: bytes = scope.get("query_string", b"")
+        if not valid_query(query):
+            raise InvalidRequest()
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if self._sessions is None:
+            raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
+        session = await self._sessions.load(cookie_value(headers, self._cookie_name), slide=True)
+        if session is None:
+            raise Unauthenticated()
+        state = scope.setdefault("state", {})
+        state["session"] = session.log_id
+
+        kept = request_headers_for_upstream(headers, request_id=state.get("request_id"))
+        length = content_length(headers)
+        if length is not None and length > self.max_body:
+            raise BodyTooLarge()
+        reader = RequestBody(receive, self.max_body)
+        body = await reader.start()
+        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
+        sent.append(("Authorization", "Bearer " + session.bearer))
+        sent += NATIVE_CLIENT
+        if not isinstance(body, bytes) and length is not None:
+            # A declared length goes up as one, so the tenant gets the body as sent rather than chunked.
+            sent.append(("Content-Length", str(length)))
+
+        started = time.perf_counter()
+        try:
+            response = await self.upstream.send(
+                method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
+            )
+        except TenantError as exc:
+            # The body stream failing (too large, browser gone) surfaces as a client error from aiohttp.
+            if reader.too_large:
+                raise BodyTooLarge() from exc
+            if reader.gone:
+                raise BrowserGone() from exc
+            raise
+        self._tenant_latency.observe(time.perf_counter() - started)
+        await self._answer(session, response, send)
+
+    async def _answer(self, session: Session, response: aiohttp.ClientResponse, send: Send) -> None:
+        """Stream the tenant's answer back, unless it says the session's token is over."""
+        done = False
+        try:
+            if response.status in (401, 403):
+                await self._end(session, f"HTTP {response.status}")
+            chunks, done = await _peek(response)
+            if done and _rejects_token(chunks):
+                await self._end(session, "token rejected in body")
+            headers = [
+                (name, value)
+                for name, value in response_headers_for_browser(response.raw_headers)
+                if name not in _RESTAMPED
+            ]
+            await send({"type": "http.response.start", "status": response.status, "headers": headers})
+            if done:
+                await send({"type": "http.response.body", "body": b"".join(chunks)})
+                return
+            for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            try:
+                async for chunk in _chunks(response):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except TenantError as exc:
+                # Headers are out: the only honest signal left is an incomplete answer (the server cuts it).
+                log.warning("tenant answer broke off mid-stream", extra={"error": exc.code})
+                return
+            await send({"type": "http.response.body", "body": b""})
+            done = True
+        finally:
+            if done:
+                response.release()
+            else:
+                response.close()
+
+    async def _end(self, session: Session, reason: str) -> None:
+        assert self._sessions is not None  # noqa: S101 - set before any session was loaded
+        await self._sessions.delete(session)
+        audit("session_expired", session=session.log_id, reason=reason)
+        raise SessionExpired()
+
+
+async def _peek(response: aiohttp.ClientResponse) -> tuple[list[bytes], bool]:
+    """Up to :data:`PEEK_BYTES` of the answer, and whether that is all of it."""
+    content = response.content
+    chunks: list[bytes] = []
+    size = 0
+    with _translated():
+        while True:
+            chunk = await content.readany()
+            if chunk:
+                chunks.append(chunk)
+                size += len(chunk)
+            if not chunk or content.at_eof():
+                return chunks, True
+            if size >= PEEK_BYTES:
+                return chunks, False
+
+
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    with _translated():
+        async for chunk in response.content.iter_any():
+            yield chunk
+
+
+def _rejects_token(chunks: list[bytes]) -> bool:
+    if not chunks:
+        return False
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return _MAYBE_REJECTED.search(body) is not None and is_token_rejection(body)
+
+
+class _translated:
+    """Turns aiohttp's read failures into the tenant errors (a plain class: cheaper than contextmanager)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, TimeoutError):
+            raise TenantTimeout("tenant answer stalled") from exc
+        if isinstance(exc, aiohttp.ClientError):
+            raise TenantUnavailable(f"tenant answer broke off: {type(exc).__name__}") from exc
+
+
+def _clear_cookie_header(settings: Settings) -> Header:
+    """The Set-Cookie that removes the session cookie, spelled exactly as the /auth routes spell it."""
+    response = Response()
+    clear_cookie(response, settings, settings.cookie_name)
+    for name, value in response.raw_headers:
+        if name == b"set-cookie":
+            return name, value
+    raise RuntimeError("clear_cookie set no cookie")

@@ -1,0 +1,119 @@
+"""The proxy's one long-lived HTTP client to the tenant: aiohttp, a bounded pool, no cookies, no decoding.
+
+Example::
+
+    upstream = Upstream.from_settings(settings)  # inside a running event loop (the lifespan)
+    response = await upstream.send("POST", "/UPRest/GetUPData", b"", headers, body=b"{}")
+    ...
+    await upstream.aclose()
+
+Why aiohttp and not the httpx client the login flow uses: the proxy is the hot path, and on this project's
+2-vCPU box (shared/peers/RESULTS.md, 2026-11-21) a plain-ASGI proxy with one Redis round trip reached only
+0.25x the Node peer's req/s with httpx (httpcore's pool bookkeeping is quadratic in open connections and cost
+~30% of the CPU at 32 connections), but 1.23x at 32 connections and 1.72x at 1 with aiohttp's client.
+The figures for this code are in README.md, "Performance".
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterable
+
+import aiohttp
+from yarl import URL
+
+from app.errors import TenantTimeout, TenantUnavailable
+from app.settings import Settings
+
+#: Upstream connections kept per process. Small on purpose: on loopback a pool of 8 served more req/s than
+#: 32 or 256 (fewer sockets to poll per loop turn), and a request waits for a free connection in FIFO order
+#: rather than opening more. Waiting for a connection counts against the connect timeout.
+POOL_SIZE = 16
+#: Seconds an idle upstream connection is kept for reuse.
+KEEPALIVE_SECONDS = 30.0
+#: Headers aiohttp would otherwise add by itself: the tenant gets only what the spec lists.
+_NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
+
+Body = bytes | AsyncIterable[bytes] | None
+
+
+class Upstream:
+    """``await Upstream(base_url, timeout=10).send(method, path, query, headers)`` -> an aiohttp response."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float,
+        ssl_context: ssl.SSLContext | None = None,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        connector = aiohttp.TCPConnector(
+            limit=pool_size,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+            ssl=ssl_context if ssl_context is not None else True,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            # No jar: a tenant Set-Cookie (e.g. .ASPXAUTH, a load balancer's) must never ride along on
+            # another user's call. The tests check the jar stays empty across users.
+            cookie_jar=aiohttp.DummyCookieJar(),
+            # connect covers waiting for a pooled connection too; sock_read bounds the wait for the answer's
+            # headers and every later gap in its body, without cutting off a long download that keeps flowing.
+            timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
+            # The browser gets the tenant's bytes and Content-Encoding unchanged.
+            auto_decompress=False,
+            skip_auto_headers=_NO_AUTO_HEADERS,
+            trust_env=False,
+            raise_for_status=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Upstream:
+        """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
+        ca = settings.cyberark_ca_bundle
+        context = ssl.create_default_context(cafile=str(ca)) if ca is not None else None
+        return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=context)
+
+    @property
+    def cookie_count(self) -> int:
+        """Cookies the client holds: always 0."""
+        return len(self._session.cookie_jar)
+
+    async def aclose(self) -> None:
+        await self._session.close()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: Body = None,
+    ) -> aiohttp.ClientResponse:
+        """Send one call; the caller reads and releases the response. ``path`` is already allow-listed.
+
+        Raises TenantTimeout when the tenant is slower than the timeout, TenantUnavailable when it cannot
+        be reached or drops the connection. aiohttp retries a call on a reused connection that the tenant had
+        closed only for idempotent methods, so a POST is never sent twice.
+        """
+        target = self.base_url + path
+        if query:
+            target += "?" + query
+        try:
+            return await self._session.request(
+                method,
+                # encoded=True: the path and query go out exactly as they were checked, never re-spelled.
+                URL(target, encoded=True),
+                headers=headers,
+                data=body,
+                allow_redirects=False,
+                compress=False,
+            )
+        except TimeoutError as exc:
+            raise TenantTimeout(f"tenant did not answer {path} in time") from exc
+        except aiohttp.ClientError as exc:
+            raise TenantUnavailable(f"tenant unreachable for {path}: {type(exc).__name__}") from exc

@@ -1,0 +1,1 @@
+"""The project's own benchmark (``make bench``) and its session seeder (``python -m bench.seed``)."""
