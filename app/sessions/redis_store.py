@@ -137,7 +137,12 @@ class RedisStore:
 
     async def ping(self) -> None:
         async with _translated():
-            await self._client.ping()
+            if isinstance(self._client, RedisCluster):
+                # A cluster client PINGs one node, which answers PONG while another master is down and its
+                # slots refuse every session: readiness must hear from every master.
+                await self._client.ping(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                await self._client.ping()
 
     async def aclose(self) -> None:
         async with _translated():

@@ -1,0 +1,87 @@
+"""The BFF on a real 3-master Redis Cluster: single-key commands only, keys spread over the slots, outages."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.faults.conftest import StartBff, browser, login, wait_until
+from tests.faults.test_store_outage import ANSWER_BOUND, assert_store_unavailable
+from tests.support.redis_cluster import RedisClusterNodes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cluster() -> Iterator[RedisClusterNodes]:
+    with RedisClusterNodes(3) as nodes:
+        yield nodes
+
+
+async def test_every_route_works_on_a_cluster_and_keys_spread_over_masters(
+    cluster: RedisClusterNodes, start_bff: StartBff
+) -> None:
+    bff = start_bff(bff_redis_url=cluster.url, bff_redis_mode="cluster")
+    clients = [browser(bff.url) for _ in range(6)]
+    try:
+        await asyncio.gather(*(login(c) for c in clients))
+        first, second, *others = clients
+        for client in clients:
+            assert (await client.get("/auth/session")).status_code == 200
+        assert (await first.get("/readyz")).status_code == 200
+        # The per-user index and the records live in different slots; listing and revoking cross them.
+        listed = (await first.get("/auth/sessions")).json()
+        assert len(listed) == len(clients)
+        victim = next(item["id"] for item in listed if not item["current"])
+        assert (await first.delete(f"/auth/sessions/{victim}")).status_code == 204
+        assert len((await first.get("/auth/sessions")).json()) == len(clients) - 1
+        assert (await second.post("/auth/logout")).status_code == 204
+        assert (await second.get("/auth/session")).status_code == 401
+        # A login in progress (its own key) works too.
+        assert (await second.post("/auth/login", json={"username": "sms@example.com"})).status_code == 200
+    finally:
+        for client in clients:
+            await client.aclose()
+
+    keys = cluster.keys_per_node()
+    assert all(key.startswith("bff:") for node in keys for key in node)
+    # With a dozen keys over 16384 slots, more than one master holds some: the cluster really was used.
+    assert sum(1 for node in keys if node) >= 2, keys
+
+
+async def test_a_master_down_is_503_then_the_cluster_recovers_alone(
+    cluster: RedisClusterNodes, start_bff: StartBff
+) -> None:
+    bff = start_bff(bff_redis_url=cluster.url, bff_redis_mode="cluster")
+    async with browser(bff.url) as client:
+        await login(client)
+        down = cluster.nodes[1]
+        down.stop()  # its cluster config stays in its folder: it rejoins with the same id and slots
+
+        # Until the others mark it failed the other slots still answer; after that the cluster refuses all.
+        answers: list[tuple[int, float]] = []
+
+        async def refused() -> bool:
+            started = time.monotonic()
+            response = await client.get("/auth/session")
+            answers.append((response.status_code, time.monotonic() - started))
+            if response.status_code == 503:
+                await assert_store_unavailable(response)
+            return (await client.get("/readyz")).status_code == 503
+
+        await wait_until(refused, timeout=10, interval=0.1)
+        down.start()
+
+        async def serving() -> bool:
+            started = time.monotonic()
+            response = await client.get("/auth/session")
+            answers.append((response.status_code, time.monotonic() - started))
+            return response.status_code == 200 and (await client.get("/readyz")).status_code == 200
+
+        await wait_until(serving, timeout=20, interval=0.2)
+
+    assert {status for status, _ in answers} <= {200, 503}, answers
+    assert max(seconds for _, seconds in answers) < ANSWER_BOUND
