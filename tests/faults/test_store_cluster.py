@@ -85,3 +85,51 @@ async def test_a_master_down_is_503_then_the_cluster_recovers_alone(
 
     assert {status for status, _ in answers} <= {200, 503}, answers
     assert max(seconds for _, seconds in answers) < ANSWER_BOUND
+
+
+#: The admin user creates the cluster; the BFF's user has its prefix and no admin command; default is off.
+CLUSTER_ACL = ["--user", "admin", "on", ">admin-pw-1", "~*", "&*", "+@all"]
+CLUSTER_ACL += [
+    "--user",
+    "bff",
+    "on",
+    ">bff-pw-1",
+    "~bff:*",
+    "+@all",
+    "-@dangerous",
+    "--user",
+    "default",
+    "off",
+]
+
+
+@pytest.fixture
+def secure_cluster(tls_files: dict[str, str]) -> Iterator[RedisClusterNodes]:
+    admin = ["--user", "admin", "--pass", "admin-pw-1", "--no-auth-warning"]
+    with RedisClusterNodes(3, node_args=CLUSTER_ACL, cli_args=admin, tls=tls_files) as nodes:
+        yield nodes
+
+
+async def test_cluster_over_tls_with_an_acl_user(
+    secure_cluster: RedisClusterNodes, tls_files: dict[str, str], start_bff: StartBff
+) -> None:
+    port = secure_cluster.ports[0]
+    url = f"rediss://bff:bff-pw-1@127.0.0.1:{port}/0?ssl_ca_certs={tls_files['ca']}"
+    bff = start_bff(bff_redis_url=url, bff_redis_mode="cluster")
+    async with browser(bff.url) as client, browser(bff.url) as other:
+        assert (await client.get("/readyz")).status_code == 200
+        await login(client)
+        await login(other)
+        assert len((await client.get("/auth/sessions")).json()) == 2
+        assert (await other.post("/auth/logout")).status_code == 204
+        assert len((await client.get("/auth/sessions")).json()) == 1
+    keys = secure_cluster.keys_per_node()
+    assert all(key.startswith("bff:") for node in keys for key in node) and sum(map(len, keys)) >= 2
+
+    # The same cluster refuses a wrong password: readiness 503, the routes 503, never a 500.
+    wrong = start_bff(bff_redis_url=url.replace("bff-pw-1", "wrong"), bff_redis_mode="cluster")
+    async with browser(wrong.url) as client:
+        assert (await client.get("/readyz")).status_code == 503
+        await assert_store_unavailable(
+            await client.post("/auth/login", json={"username": "alice@example.com"})
+        )

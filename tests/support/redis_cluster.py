@@ -12,17 +12,30 @@ from tests.support.redis_server import RedisServer
 class RedisClusterNodes:
     """``with RedisClusterNodes(3) as c: c.url`` — masters only, no replicas, no persistence.
 
-    ``node_args`` go to every node (an ACL user, say); ``cli_args`` to every redis-cli call (``--user``...).
+    ``node_args`` go to every node (an ACL user, say); ``cli_args`` to every redis-cli call (``--user``...);
+    ``tls`` (``{"cert", "key", "ca"}`` files) makes every node TLS-only, the cluster bus included.
     """
 
     def __init__(
-        self, masters: int = 3, node_args: list[str] | None = None, cli_args: list[str] | None = None
-    ):
-        self.cli_args = cli_args or []
+        self,
+        masters: int = 3,
+        node_args: list[str] | None = None,
+        cli_args: list[str] | None = None,
+        tls: dict[str, str] | None = None,
+    ) -> None:
+        self.scheme = "rediss" if tls else "redis"
+        self.cli_args = [*(["--tls", "--cacert", tls["ca"]] if tls else []), *(cli_args or [])]
         self.nodes: list[RedisServer] = []
         for _ in range(masters):
             port = free_port()
+            tls_args: list[str] = []
+            if tls:
+                # The node's one port is its TLS port (so RedisServer waits on it); the bus speaks TLS too.
+                tls_args = ["--port", "0", "--tls-port", str(port), "--tls-cluster", "yes"]
+                tls_args += ["--tls-cert-file", tls["cert"], "--tls-key-file", tls["key"]]
+                tls_args += ["--tls-ca-cert-file", tls["ca"], "--tls-auth-clients", "no"]
             args = [
+                *tls_args,
                 "--cluster-enabled",
                 "yes",
                 "--cluster-config-file",
@@ -38,7 +51,7 @@ class RedisClusterNodes:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.nodes[0].port}/0"
+        return f"{self.scheme}://127.0.0.1:{self.nodes[0].port}/0"
 
     @property
     def ports(self) -> list[int]:
