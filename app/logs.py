@@ -21,6 +21,9 @@ _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 
 audit_log = logging.getLogger("bff.audit")
 
+#: Third-party loggers that log request and response headers at DEBUG.
+_HEADER_LOGGERS = ("httpx", "httpcore", "hpack", "aiohttp", "redis")
+
 
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON object: time, level, logger, message, and the record's extra fields."""
@@ -54,6 +57,9 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # uvicorn's own access log would duplicate ours and print raw query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # At DEBUG these print raw headers (Authorization, Set-Cookie: .ASPXAUTH): never below WARNING.
+    for name in _HEADER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def audit(event: str, **fields: Any) -> None:
