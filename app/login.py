@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,11 +87,18 @@ class LoginFlow:
     """Drives one login through the tenant; see the module docstring."""
 
     def __init__(
-        self, tenant: TenantClient, *, poll_min_interval: float, clock: Callable[[], float] = time.time
+        self,
+        tenant: TenantClient,
+        *,
+        poll_min_interval: float,
+        clock: Callable[[], float] = time.time,
+        before_oob: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.tenant = tenant
         self.poll_min_interval = poll_min_interval
         self.clock = clock
+        #: Awaited with the username right before a StartOOB is sent (a per-user limit may raise there).
+        self.before_oob = before_oob
 
     async def begin(self, username: str) -> tuple[AnyStep, LoginState | None]:
         """StartAuthentication; a state to keep, or ``None`` when the user logs in elsewhere (federated)."""
@@ -111,6 +118,8 @@ class LoginFlow:
                 raise InvalidRequest()
             if state.oob_starts >= MAX_OOB_STARTS:
                 raise RateLimited(retry_after=60)
+            if self.before_oob is not None:
+                await self.before_oob(state.username)
             state.oob_starts += 1
             outcome, state.context = await self.tenant.start_oob(state.context, mech.id)
         else:

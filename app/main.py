@@ -32,6 +32,7 @@ from app.routes import auth, ops
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
 from app.security.limits import RequestLimitsMiddleware
+from app.security.ratelimit import RateLimiter
 from app.sessions.factory import open_store
 from app.sessions.service import LoginStateService, SessionService
 from app.settings import Settings, load_settings_or_exit
@@ -67,6 +68,7 @@ def create_app(
         app.state.logins = LoginStateService(
             store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
         )
+        app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
         await proxy.open(app.state.sessions)
         log.info(
             "started",

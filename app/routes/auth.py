@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
@@ -14,6 +16,7 @@ from app.errors import (
     LoginFailed,
     NoLoginInProgress,
     NotFound,
+    RateLimited,
     TenantError,
     TenantProtocolError,
     TenantRateLimited,
@@ -21,9 +24,19 @@ from app.errors import (
 from app.identity.models import LoggedIn
 from app.login import Advanced, AnyStep, LoginFlow, LoginState
 from app.logs import audit
-from app.routes.deps import AppSettings, ClientIP, CurrentSession, Logins, Sessions, Tenant
+from app.routes.deps import (
+    AppMetrics,
+    AppSettings,
+    ClientIP,
+    CurrentSession,
+    Limiter,
+    Logins,
+    Sessions,
+    Tenant,
+)
 from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
 from app.sessions.service import Session
+from app.settings import RateLimit
 from app.steps import AdvanceRequest, EmptyRequest, LoginRequest, Step, UserView
 
 log = logging.getLogger("bff.auth")
@@ -66,11 +79,51 @@ def _iso(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, tz=UTC)
 
 
-def _flow(request: Request, tenant: Tenant, settings: AppSettings) -> LoginFlow:
-    return LoginFlow(tenant, poll_min_interval=settings.bff_poll_min_interval, clock=request.app.state.clock)
-
-
 # Login -----------------------------------------------------------------------------------------------
+
+#: StartOOB per user across logins (push bombing): each one mails, texts, pushes or calls the user.
+OOB_PER_USER = RateLimit(10, 600)
+
+
+@dataclass
+class LoginDesk:
+    """What every login route needs, gathered once per request."""
+
+    request: Request
+    settings: AppSettings
+    logins: Logins
+    sessions: Sessions
+    limiter: Limiter
+    metrics: AppMetrics
+    ip: ClientIP
+    tenant: Tenant
+
+    @property
+    def flow(self) -> LoginFlow:
+        return LoginFlow(
+            self.tenant,
+            poll_min_interval=self.settings.bff_poll_min_interval,
+            clock=self.request.app.state.clock,
+            before_oob=self._limit_oob,
+        )
+
+    @property
+    def handle(self) -> str | None:
+        return self.request.cookies.get(self.settings.login_cookie_name)
+
+    async def _limit_oob(self, username: str) -> None:
+        await self.limit("oob-user", username.casefold(), OOB_PER_USER)
+
+    async def limit(self, scope: str, value: str, limit: RateLimit) -> None:
+        try:
+            await self.limiter.hit(scope, value, limit)
+        except RateLimited:
+            self.metrics.logins.labels(outcome="rate_limited").inc()
+            audit("rate_limited", by="bff", scope=scope)
+            raise
+
+
+Desk = Annotated[LoginDesk, Depends()]
 
 
 @router.post(
@@ -80,27 +133,23 @@ def _flow(request: Request, tenant: Tenant, settings: AppSettings) -> LoginFlow:
     summary="Start a login: StartAuthentication at the tenant; answers the first step",
     responses=_LOGIN_ERRORS,
 )
-async def login(
-    body: LoginRequest,
-    request: Request,
-    response: Response,
-    tenant: Tenant,
-    logins: Logins,
-    settings: AppSettings,
-) -> AnyStep:
-    old = request.cookies.get(settings.login_cookie_name)
-    if old:
-        await logins.end(old)
+async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
+    settings = desk.settings
+    await desk.limit("login-ip", desk.ip, settings.ip_rate_limit)
+    await desk.limit("login-user", body.username.casefold(), settings.username_rate_limit)
+    await _abandon(desk)
     try:
-        step, state = await _flow(request, tenant, settings).begin(body.username)
+        step, state = await desk.flow.begin(body.username)
     except TenantRateLimited:
+        desk.metrics.logins.labels(outcome="rate_limited").inc()
         audit("rate_limited", by="tenant", stage="start")
         raise
+    desk.metrics.logins.labels(outcome="started").inc()
     audit("login_started")
     if state is None:
         clear_cookie(response, settings, settings.login_cookie_name)
         return step
-    handle = await logins.begin(state.to_dict())
+    handle = await desk.logins.begin(state.to_dict())
     set_cookie(response, settings, settings.login_cookie_name, handle, settings.bff_login_timeout)
     return step
 
@@ -112,28 +161,10 @@ async def login(
     summary="Answer a mechanism, or start it out of band (action: start_oob)",
     responses=_LOGIN_ERRORS,
 )
-async def advance(
-    body: AdvanceRequest,
-    request: Request,
-    tenant: Tenant,
-    logins: Logins,
-    sessions: Sessions,
-    settings: AppSettings,
-    ip: ClientIP,
-) -> Response:
-    flow = _flow(request, tenant, settings)
-    handle, state = await _login_state(request, logins, settings)
+async def advance(body: AdvanceRequest, desk: Desk) -> Response:
+    handle, state = await _login_state(desk)
     answer = body.answer if body.action is None else None
-    return await _run(
-        request,
-        handle,
-        state,
-        logins,
-        sessions,
-        settings,
-        ip,
-        flow.advance(state, body.mechanism, answer=answer),
-    )
+    return await _run(desk, handle, state, desk.flow.advance(state, body.mechanism, answer=answer))
 
 
 @router.post(
@@ -143,18 +174,9 @@ async def advance(
     summary="Poll the pending out-of-band mechanism",
     responses=_LOGIN_ERRORS,
 )
-async def poll(
-    request: Request,
-    tenant: Tenant,
-    logins: Logins,
-    sessions: Sessions,
-    settings: AppSettings,
-    ip: ClientIP,
-    body: EmptyRequest | None = None,
-) -> Response:
-    flow = _flow(request, tenant, settings)
-    handle, state = await _login_state(request, logins, settings)
-    return await _run(request, handle, state, logins, sessions, settings, ip, flow.poll(state))
+async def poll(desk: Desk, body: EmptyRequest | None = None) -> Response:
+    handle, state = await _login_state(desk)
+    return await _run(desk, handle, state, desk.flow.poll(state))
 
 
 @router.post(
@@ -163,87 +185,79 @@ async def poll(
     summary="Abandon the login in progress (CleanupAuthentication at the tenant)",
     responses=documented_errors({503: _UPSTREAM[503]}),
 )
-async def cancel(
-    request: Request, tenant: Tenant, logins: Logins, settings: AppSettings, body: EmptyRequest | None = None
-) -> Response:
+async def cancel(desk: Desk, body: EmptyRequest | None = None) -> Response:
     response = Response(status_code=204)
-    handle = request.cookies.get(settings.login_cookie_name)
-    data = await logins.load(handle) if handle else None
-    if handle and data is not None:
-        try:
-            await _flow(request, tenant, settings).cancel(LoginState.from_dict(data))
-        except (TenantError, ValidationError) as exc:
-            # The tenant forgets an abandoned SessionId on its own; the BFF's state goes either way.
-            log.info("cleanup at the tenant failed", extra={"cause": type(exc).__name__})
-        await logins.end(handle)
-    clear_cookie(response, settings, settings.login_cookie_name)
+    await _abandon(desk)
+    clear_cookie(response, desk.settings, desk.settings.login_cookie_name)
     return response
 
 
-async def _login_state(request: Request, logins: Logins, settings: AppSettings) -> tuple[str, LoginState]:
-    handle = request.cookies.get(settings.login_cookie_name)
-    data = await logins.load(handle) if handle else None
+async def _abandon(desk: LoginDesk) -> None:
+    """End the browser's login in progress, if any, here and (best effort) at the tenant."""
+    handle = desk.handle
+    data = await desk.logins.load(handle) if handle else None
+    if handle is None or data is None:
+        return
+    try:
+        await desk.flow.cancel(LoginState.from_dict(data))
+    except (TenantError, ValidationError) as exc:
+        # The tenant forgets an abandoned SessionId on its own; the BFF's state goes either way.
+        log.info("cleanup at the tenant failed", extra={"cause": type(exc).__name__})
+    await desk.logins.end(handle)
+
+
+async def _login_state(desk: LoginDesk) -> tuple[str, LoginState]:
+    handle = desk.handle
+    data = await desk.logins.load(handle) if handle else None
     if handle is None or data is None:
         raise NoLoginInProgress()
     try:
         return handle, LoginState.from_dict(data)
     except ValidationError:
-        await logins.end(handle)
+        await desk.logins.end(handle)
         raise NoLoginInProgress() from None
 
 
-async def _run(
-    request: Request,
-    handle: str,
-    state: LoginState,
-    logins: Logins,
-    sessions: Sessions,
-    settings: AppSettings,
-    ip: str,
-    call: Any,
-) -> Response:
+async def _run(desk: LoginDesk, handle: str, state: LoginState, call: Awaitable[Advanced]) -> Response:
     """Await one login call; keep, end or promote the login state by its outcome."""
     try:
-        result: Advanced = await call
+        result = await call
     except (LoginFailed, TenantProtocolError) as exc:
         # The tenant's SessionId is spent: forget the login, and make the SPA start again.
-        await logins.end(handle)
+        await desk.logins.end(handle)
+        desk.metrics.logins.labels(outcome="failed").inc()
         audit("login_failed", reason=exc.code)
         failed = error_response(LoginFailed())
-        clear_cookie(failed, settings, settings.login_cookie_name)
+        clear_cookie(failed, desk.settings, desk.settings.login_cookie_name)
         return failed
     except TenantRateLimited:
+        desk.metrics.logins.labels(outcome="rate_limited").inc()
         audit("rate_limited", by="tenant", stage="advance")
         raise
     if result.logged_in is None:
-        await logins.save(handle, state.to_dict())
+        await desk.logins.save(handle, state.to_dict())
         return _step_response(result.step)
-    return await _promote(request, handle, result.step, result.logged_in, logins, sessions, settings, ip)
+    return await _promote(desk, handle, result.step, result.logged_in)
 
 
-async def _promote(
-    request: Request,
-    handle: str,
-    step: AnyStep,
-    logged_in: LoggedIn,
-    logins: Logins,
-    sessions: Sessions,
-    settings: AppSettings,
-    ip: str,
-) -> Response:
+async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn) -> Response:
     """The login succeeded: the pre-auth handle dies and a new session (new id, new key) is born."""
-    await logins.end(handle)
+    settings, sessions, request = desk.settings, desk.sessions, desk.request
+    await desk.logins.end(handle)
     previous = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
     if previous is not None:
         await sessions.delete(previous)
+        desk.metrics.sessions.labels(event="replaced").inc()
     user = logged_in.user.model_dump()
     cookie, session = await sessions.create(
         bearer=logged_in.token,
         user={k: v for k, v in user.items() if v is not None},
         user_agent=request.headers.get("user-agent", "")[:256],
-        ip=ip,
+        ip=desk.ip,
     )
     request.state.session = session.log_id
+    desk.metrics.logins.labels(outcome="succeeded").inc()
+    desk.metrics.sessions.labels(event="created").inc()
     audit("login_succeeded", session=session.log_id)
     response = _step_response(step)
     clear_cookie(response, settings, settings.login_cookie_name)
@@ -279,7 +293,9 @@ async def session_state(session: CurrentSession) -> SessionState:
     summary="Log out at the tenant and end the session; 204 also without a session",
     responses=documented_errors({503: _UPSTREAM[503]}),
 )
-async def logout(request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings) -> Response:
+async def logout(
+    request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings, metrics: AppMetrics
+) -> Response:
     response = Response(status_code=204)
     session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
     if session is not None:
@@ -290,6 +306,7 @@ async def logout(request: Request, sessions: Sessions, tenant: Tenant, settings:
             # The BFF session ends regardless; the token lapses at its expiry if the tenant missed the logout.
             log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})
         await sessions.delete(session)
+        metrics.sessions.labels(event="logout").inc()
         audit("logout", session=session.log_id)
     clear_cookie(response, settings, settings.cookie_name)
     return response
@@ -324,10 +341,11 @@ async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[Ses
     ),
 )
 async def revoke_session(
-    session_id: str, session: CurrentSession, sessions: Sessions, settings: AppSettings
+    session_id: str, session: CurrentSession, sessions: Sessions, settings: AppSettings, metrics: AppMetrics
 ) -> Response:
     if len(session_id) > 128 or not await sessions.revoke(session, session_id):
         raise NotFound()
+    metrics.sessions.labels(event="revoked").inc()
     audit("session_revoked", session=session.log_id, current=session_id == session.public_id)
     response = Response(status_code=204)
     if session_id == session.public_id:

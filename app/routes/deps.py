@@ -8,7 +8,9 @@ from fastapi import Depends, Query, Request
 
 from app.errors import Unauthenticated
 from app.identity.client import TenantClient
+from app.metrics import Metrics
 from app.security.client_ip import client_ip
+from app.security.ratelimit import RateLimiter
 from app.sessions.service import LoginStateService, Session, SessionService
 from app.settings import Settings
 
@@ -31,6 +33,16 @@ def _logins(request: Request) -> LoginStateService:
 def _tenant(request: Request) -> TenantClient:
     tenant: TenantClient = request.app.state.tenant
     return tenant
+
+
+def _limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+def _metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
 
 
 async def _current_session(
@@ -61,3 +73,5 @@ Logins = Annotated[LoginStateService, Depends(_logins)]
 Tenant = Annotated[TenantClient, Depends(_tenant)]
 CurrentSession = Annotated[Session, Depends(_current_session)]
 ClientIP = Annotated[str, Depends(peer_ip)]
+Limiter = Annotated[RateLimiter, Depends(_limiter)]
+AppMetrics = Annotated[Metrics, Depends(_metrics)]

@@ -1,0 +1,87 @@
+"""Login throttling over real HTTP: per client IP, per username, X-Forwarded-For only from trusted proxies,
+StartOOB per user (push bombing), and a superseded login cleaned up at the tenant."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.e2e.conftest import BffFactory, Sim
+from tests.support.bff_login import answer, mechanism, ok, password, start, start_oob
+
+
+def _client(url: str, **headers: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=url, headers={"X-CSRF": "1", **headers}, timeout=15)
+
+
+async def test_per_username_limit_answers_429_with_retry_after(make_bff: BffFactory, sim: Sim) -> None:
+    bff = make_bff(bff_login_rate_limit="100/60,2/60")
+    async with _client(bff.url) as browser:
+        await start(browser, "alice@example.com")
+        await start(browser, "ALICE@example.com")  # the same user in another case
+        refused = await browser.post("/auth/login", json={"username": "alice@example.com"})
+        assert refused.status_code == 429
+        body = refused.json()
+        assert body["error"] == "rate_limited"
+        assert 1 <= body["retry_after"] <= 60
+        assert refused.headers["retry-after"] == str(body["retry_after"])
+        # Another user from the same address is not held back by alice's limit.
+        await start(browser, "sms@example.com")
+    starts = [c for c in sim.calls() if c["path"] == "/Security/StartAuthentication"]
+    assert len(starts) == 3  # the refused attempt never reached the tenant
+
+
+async def test_per_ip_limit_counts_every_username(make_bff: BffFactory) -> None:
+    bff = make_bff(bff_login_rate_limit="2/60,100/60")
+    async with _client(bff.url) as browser:
+        await start(browser, "alice@example.com")
+        await start(browser, "sms@example.com")
+        refused = await browser.post("/auth/login", json={"username": "email@example.com"})
+        assert refused.status_code == 429
+
+
+async def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_bff: BffFactory) -> None:
+    trusting = make_bff(bff_login_rate_limit="1/60,100/60", bff_trusted_proxies="127.0.0.1/32")
+    for client_ip in ("198.51.100.1", "198.51.100.2"):
+        async with _client(trusting.url, **{"X-Forwarded-For": client_ip}) as browser:
+            await start(browser, "alice@example.com")
+
+    untrusting = make_bff(bff_login_rate_limit="1/60,100/60")
+    async with _client(untrusting.url, **{"X-Forwarded-For": "198.51.100.3"}) as browser:
+        await start(browser, "alice@example.com")
+    async with _client(untrusting.url, **{"X-Forwarded-For": "198.51.100.4"}) as browser:
+        # A spoofed header from an untrusted peer does not buy a fresh bucket.
+        assert (await browser.post("/auth/login", json={"username": "alice@example.com"})).status_code == 429
+
+
+async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, sim: Sim) -> None:
+    bff = make_bff()
+    user = "push@example.com"
+    pushes = 0
+    async with _client(bff.url) as browser:
+        for _ in range(2):
+            step = await start(browser, user)
+            otp = mechanism(ok(await answer(browser, mechanism(step, "UP"), password(user))), "OTP")
+            for _ in range(5):
+                ok(await start_oob(browser, otp))
+                pushes += 1
+            per_login = await start_oob(browser, otp)
+            assert per_login.status_code == 429  # the sixth in one login
+        step = await start(browser, user)
+        otp = mechanism(ok(await answer(browser, mechanism(step, "UP"), password(user))), "OTP")
+        per_user = await start_oob(browser, otp)
+        assert per_user.status_code == 429  # the eleventh in ten minutes, in a fresh login
+        assert int(per_user.headers["retry-after"]) > 60
+    oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
+    assert len(oob_calls) == pushes == 10
+
+
+async def test_a_new_login_cleans_up_the_superseded_one_at_the_tenant(make_bff: BffFactory, sim: Sim) -> None:
+    bff = make_bff()
+    async with _client(bff.url) as browser:
+        step = await start(browser, "email@example.com")
+        ok(await answer(browser, mechanism(step, "UP"), password("email@example.com")))
+        await start(browser, "email@example.com")
+    calls = sim.calls()
+    first = next(c["json"]["SessionId"] for c in calls if c["path"] == "/Security/AdvanceAuthentication")
+    cleanups = [c["json"]["SessionId"] for c in calls if c["path"] == "/Security/CleanupAuthentication"]
+    assert cleanups == [first]
