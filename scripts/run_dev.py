@@ -55,7 +55,13 @@ async def main() -> None:
     )
     bff = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+            # The BFF decides whom to trust for X-Forwarded-For (BFF_TRUSTED_PROXIES), not uvicorn's default.
+            proxy_headers=False,
         )
     )
     spa = "" if has_spa else " not built: web/index.html missing"

@@ -33,7 +33,9 @@ class ServerThread:
             lifespan="on",
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
-            **config,
+            # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 before the app sees the request;
+            # the BFF decides which proxies to trust itself (BFF_TRUSTED_PROXIES).
+            **{"proxy_headers": False, **config},
         )
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
