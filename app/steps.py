@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class QuestionView(BaseModel):
@@ -75,40 +75,46 @@ Step = Annotated[
 _MAX_ANSWER = 1024
 
 
+#: No C0/C1 control characters nor line or paragraph separators, and at least one non-space character;
+#: written as a pattern so that the OpenAPI document states the rule the BFF applies.
+_TEXT = r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
+USERNAME_PATTERN = rf"^{_TEXT}*{_VISIBLE}{_TEXT}*$"
+
+Answer = Annotated[str, Field(max_length=_MAX_ANSWER)]
+
+
 class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(min_length=1, max_length=256)
+    username: str = Field(min_length=1, max_length=256, pattern=USERNAME_PATTERN)
 
     @field_validator("username")
     @classmethod
-    def _printable(cls, value: str) -> str:
-        value = value.strip()
-        if not value or not value.isprintable():
-            raise ValueError("username must be printable text")
-        return value
+    def _strip(cls, value: str) -> str:
+        return value.strip()
 
 
-class AdvanceRequest(BaseModel):
-    """``{"mechanism": id, "answer": str | {question: text}}``, or ``"action": "start_oob"`` for answer."""
+class AnswerRequest(BaseModel):
+    """``{"mechanism": id, "answer": "text"}``; for several parts ``{"answer": {question id: text, ...}}``."""
 
     model_config = ConfigDict(extra="forbid")
 
     mechanism: str = Field(min_length=1, max_length=64)
-    answer: (
-        Annotated[str, Field(max_length=_MAX_ANSWER)]
-        | dict[str, Annotated[str, Field(max_length=_MAX_ANSWER)]]
-        | None
-    ) = None
-    action: Literal["start_oob"] | None = None
+    answer: Answer | Annotated[dict[str, Answer], Field(min_length=1, max_length=16)]
 
-    @model_validator(mode="after")
-    def _one_of(self) -> AdvanceRequest:
-        if (self.answer is None) == (self.action is None):
-            raise ValueError("give exactly one of answer and action")
-        if isinstance(self.answer, dict) and not 1 <= len(self.answer) <= 16:
-            raise ValueError("a multi-part answer has 1 to 16 parts")
-        return self
+
+class StartOobRequest(BaseModel):
+    """``{"mechanism": id, "action": "start_oob"}``: send the mail, text, push or call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mechanism: str = Field(min_length=1, max_length=64)
+    action: Literal["start_oob"]
+
+
+#: The body of ``POST /auth/advance``: exactly one of the two shapes (``extra="forbid"`` keeps them apart).
+AdvanceRequest = AnswerRequest | StartOobRequest
 
 
 class EmptyRequest(BaseModel):

@@ -37,7 +37,7 @@ from app.routes.deps import (
 from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
 from app.sessions.service import Session
 from app.settings import RateLimit
-from app.steps import AdvanceRequest, EmptyRequest, LoginRequest, Step, UserView
+from app.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step, UserView
 
 log = logging.getLogger("bff.auth")
 
@@ -163,7 +163,7 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
 )
 async def advance(body: AdvanceRequest, desk: Desk) -> Response:
     handle, state = await _login_state(desk)
-    answer = body.answer if body.action is None else None
+    answer = body.answer if isinstance(body, AnswerRequest) else None
     return await _run(desk, handle, state, desk.flow.advance(state, body.mechanism, answer=answer))
 
 
