@@ -80,6 +80,8 @@ def make_bff(sim_server: ServerThread, redis_url: str) -> Iterator[BffFactory]:
             "bff_session_secrets": SECRET,
             "bff_cookie_secure": False,
             "bff_poll_min_interval": 0,
+            # Throttling has its own tests (test_login_limits.py), which set their own limits.
+            "bff_login_rate_limit": "100000/60,100000/60",
         }
         values.update(overrides)
         ssl = {k: values.pop(k) for k in ("ssl_certfile", "ssl_keyfile") if k in values}

@@ -69,8 +69,9 @@ async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, 
         step = await start(browser, user)
         otp = mechanism(ok(await answer(browser, mechanism(step, "UP"), password(user))), "OTP")
         per_user = await start_oob(browser, otp)
-        assert per_user.status_code == 429  # the eleventh in ten minutes, in a fresh login
-        assert int(per_user.headers["retry-after"]) > 60
+        # The eleventh in ten minutes, in a fresh login (so not the per-login cap): wait for the window's end.
+        assert per_user.status_code == 429
+        assert 1 <= int(per_user.headers["retry-after"]) <= 600
     oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
     assert len(oob_calls) == pushes == 10
 

@@ -46,6 +46,8 @@ def bff_settings(tenant_url: str, **overrides: Any) -> Settings:
         "bff_session_secrets": SECRET,
         "bff_cookie_secure": False,
         "bff_poll_min_interval": 0,
+        # Throttling has its own tests (tests/e2e/test_login_limits.py); here it would only get in the way.
+        "bff_login_rate_limit": "100000/60,100000/60",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
