@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def cluster() -> Iterator[RedisClusterNodes]:
-    with RedisClusterNodes(3) as nodes:
+    # An append-only file, as a production cluster without replicas would have: a master that restarts keeps
+    # its sessions. Without it the session survives only when its slot is on another master (2 times in 3).
+    with RedisClusterNodes(3, node_args=["--appendonly", "yes", "--appendfsync", "always"]) as nodes:
         yield nodes
 
 
