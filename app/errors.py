@@ -8,6 +8,7 @@
     │   ├── NotFound                 404 not_found
     │   ├── InvalidRequest           400 invalid_request
     │   ├── BodyTooLarge             413 body_too_large
+    │   ├── BodyTimeout              408 request_timeout
     │   ├── HeadersTooLarge          431 headers_too_large
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── SessionExpired           401 session_expired
@@ -93,6 +94,16 @@ class BodyTooLarge(RequestError):
     status = 413
     code = "body_too_large"
     message = "The request body is too large."
+
+
+class BodyTimeout(RequestError):
+    status = 408
+    code = "request_timeout"
+    message = "The request body did not arrive in time."
+
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still come: the connection cannot be reused.
+        return {"Connection": "close"}
 
 
 class HeadersTooLarge(RequestError):

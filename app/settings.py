@@ -63,7 +63,10 @@ def _split(value: object) -> object:
 class Settings(BaseSettings):
     """Every knob of the BFF; environment variable names are the field names upper-cased."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty variable means "not set": BFF_STATIC_DIR= must not become Path(".") (the working folder).
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     bff_env: Literal["development", "production"] = "development"
 

@@ -11,18 +11,22 @@ body costs the BFF at most that much memory and never reaches the JSON parser.
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import BodyTooLarge, HeadersTooLarge, send_error
+from app.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, send_error
 
 #: The header budget: as much as Node's default (16 KiB); a larger set is almost always an attack or a bug.
 MAX_HEADER_BYTES = 16 * 1024
 #: Login steps, session calls: a few hundred bytes each.
 MAX_JSON_BYTES = 64 * 1024
+#: Seconds a JSON body may take to arrive; a client that promises a body and never sends it is let go.
+BODY_TIMEOUT = 10.0
 
 
 class RequestLimitsMiddleware:
-    """Answers 431 for oversized headers and 413 for an oversized body outside ``/api``."""
+    """Answers 431 for oversized headers, and outside ``/api`` 413 for a large body, 408 for a slow one."""
 
     def __init__(
         self,
@@ -30,11 +34,13 @@ class RequestLimitsMiddleware:
         *,
         max_header_bytes: int = MAX_HEADER_BYTES,
         max_json_bytes: int = MAX_JSON_BYTES,
+        body_timeout: float = BODY_TIMEOUT,
         streamed_prefix: str = "/api/",
     ) -> None:
         self.app = app
         self.max_header_bytes = max_header_bytes
         self.max_json_bytes = max_json_bytes
+        self.body_timeout = body_timeout
         self.streamed_prefix = streamed_prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,7 +54,12 @@ class RequestLimitsMiddleware:
         if scope["path"].startswith(self.streamed_prefix) or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        body = await self._read_body(receive)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read_body(receive)
+        except TimeoutError:
+            await send_error(send, BodyTimeout())
+            return
         if body is None:
             await send_error(send, BodyTooLarge())
             return

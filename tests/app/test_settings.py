@@ -102,3 +102,13 @@ def test_misconfiguration_is_one_line_naming_the_variable_and_exit_2(
 def test_a_safe_production_configuration_starts(tmp_path: Path) -> None:
     result = _run_app(PRODUCTION, tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_empty_variable_means_unset_never_the_working_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BFF_STATIC_DIR", "")
+    monkeypatch.setenv("CYBERARK_CA_BUNDLE", "")
+    monkeypatch.setenv("BFF_SESSION_IDLE_TIMEOUT", "")
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.bff_static_dir is None
+    assert s.cyberark_ca_bundle is None
+    assert s.bff_session_idle_timeout == 1800

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from starlette.middleware import Middleware
 
 from app.main import create_app
+from app.security.limits import RequestLimitsMiddleware
 from app.settings import Settings
 from tests.support.asgi_server import ServerThread
 
@@ -74,3 +76,20 @@ def test_a_header_block_beyond_the_server_limit_never_gets_a_500(bff: ServerThre
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n" + b"X-A: " + b"b" * 200_000 + b"\r\n\r\n")
         reply = sock.recv(100)
     assert not reply.startswith(b"HTTP/1.1 5")
+
+
+def test_a_body_that_never_arrives_is_let_go_with_408() -> None:
+    settings = Settings(_env_file=None, bff_cookie_secure=False)  # type: ignore[call-arg]
+    app = create_app(settings)
+    # Rebuild the middleware stack with a short timeout: the production default is 10 s.
+    app.user_middleware = [
+        m if m.cls is not RequestLimitsMiddleware else Middleware(RequestLimitsMiddleware, body_timeout=0.5)
+        for m in app.user_middleware
+    ]
+    with ServerThread(app) as server, socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+        sock.sendall(
+            b"DELETE /auth/sessions/x HTTP/1.1\r\nHost: x\r\nX-CSRF: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        reply = sock.recv(1000)
+    assert reply.startswith(b"HTTP/1.1 408"), reply
+    assert b'"error":"request_timeout"' in reply
