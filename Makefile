@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
 
-.PHONY: venv run sim test lint fmt unit bench clean
+.PHONY: venv run sim test lint fmt unit bench image clean
+IMAGE ?= cyberark-bff:latest
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,11 @@ unit: venv
 
 bench: venv
 	./bench/run.sh
+
+## make image: the production image (needs a Docker engine), and the simulator image for the compose demo.
+image:
+	docker build --target runtime -t $(IMAGE) .
+	docker build -f deploy/simulator.Dockerfile -t cyberark-bff-simulator:latest .
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

@@ -53,7 +53,6 @@ async def get_up_data(request: Request) -> JSONResponse:
     return JSONResponse(ok({"Apps": copy.deepcopy(apps)}))
 
 
-@router.api_route("/Sim/Echo", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 async def echo(request: Request) -> JSONResponse:
     """What arrived, so proxy tests can see it; sets a cookie the proxy must not pass on."""
     body = (await request.body()).decode("utf-8", "replace")
@@ -71,3 +70,8 @@ async def echo(request: Request) -> JSONResponse:
     response = JSONResponse(ok(result))
     response.headers.append("set-cookie", "SimEcho=1; Path=/")
     return response
+
+
+# A route per method: one multi-method route would give all its operations the same OpenAPI id.
+for _method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+    router.add_api_route("/Sim/Echo", echo, methods=[_method], name=f"echo_{_method.lower()}")
