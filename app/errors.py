@@ -32,6 +32,7 @@ Messages are fixed per class: nothing from the tenant or from an exception's tex
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ClassVar
 
@@ -130,33 +131,27 @@ class NoLoginInProgress(RequestError):
     message = "There is no sign-in in progress; start again."
 
 
-class _RetryAfter:
-    """Mixin for answers that tell the client when to come back."""
+class _RetryAfter(BFFError):
+    """429 with the whole seconds to wait, in the body (``retry_after``) and in ``Retry-After``."""
 
-    retry_after: int
-
-    def _init_retry_after(self, retry_after: float) -> None:
-        # Never advertise 0: a client told "retry after 0" hammers the server.
-        self.retry_after = max(1, int(-(-retry_after // 1)))
-
-    def retry_headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
-
-
-class RateLimited(_RetryAfter, RequestError):
     status = 429
     code = "rate_limited"
     message = "Too many attempts; wait and try again."
 
     def __init__(self, retry_after: float) -> None:
-        super().__init__(f"rate limited, retry after {retry_after}s")
-        self._init_retry_after(retry_after)
+        super().__init__(f"retry after {retry_after}s")
+        # Never advertise 0: a client told "retry after 0" hammers the server.
+        self.retry_after = max(1, math.ceil(retry_after))
 
     def extra(self) -> dict[str, Any]:
         return {"retry_after": self.retry_after}
 
     def headers(self) -> dict[str, str]:
-        return self.retry_headers()
+        return {"Retry-After": str(self.retry_after)}
+
+
+class RateLimited(_RetryAfter, RequestError):
+    """The BFF's own limits tripped (login attempts, StartOOB)."""
 
 
 class TenantError(BFFError):
@@ -177,20 +172,6 @@ class LoginFailed(TenantError):
 
 class TenantRateLimited(_RetryAfter, TenantError):
     """The tenant asked to wait (``RetryWaitingTime``)."""
-
-    status = 429
-    code = "rate_limited"
-    message = "Too many attempts; wait and try again."
-
-    def __init__(self, retry_after: float) -> None:
-        super().__init__(f"tenant asks to wait {retry_after}s")
-        self._init_retry_after(retry_after)
-
-    def extra(self) -> dict[str, Any]:
-        return {"retry_after": self.retry_after}
-
-    def headers(self) -> dict[str, str]:
-        return self.retry_headers()
 
 
 class TokenRejected(TenantError):
