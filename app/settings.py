@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     bff_max_body_bytes: int = Field(default=1024 * 1024, ge=0)
     #: ``IP_LIMIT[,USERNAME_LIMIT]``, each ``attempts/seconds``.
     bff_login_rate_limit: str = "10/60,5/60"
+    #: StartOOB per user across logins (each one mails, texts, pushes or calls the user).
+    bff_oob_rate_limit: str = "10/600"
     bff_trusted_proxies: Annotated[list[Network], NoDecode] = []
     bff_static_dir: Path | None = None
     bff_log_level: str = "INFO"
@@ -147,6 +149,12 @@ class Settings(BaseSettings):
             raise ValueError("expected IP_LIMIT[,USERNAME_LIMIT], e.g. 10/60,5/60")
         for part in parts:
             RateLimit.parse(part)
+        return value
+
+    @field_validator("bff_oob_rate_limit")
+    @classmethod
+    def _oob_rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)
         return value
 
     @field_validator("bff_proxy_allow")
@@ -208,6 +216,10 @@ class Settings(BaseSettings):
     def username_rate_limit(self) -> RateLimit:
         parts = self.bff_login_rate_limit.split(",")
         return RateLimit.parse(parts[1]) if len(parts) > 1 else RateLimit(5, 60)
+
+    @property
+    def oob_rate_limit(self) -> RateLimit:
+        return RateLimit.parse(self.bff_oob_rate_limit)
 
     def signing_secrets(self) -> list[bytes]:
         """The session secrets, newest (signing) first; in development a random one when none is set."""

@@ -123,6 +123,10 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
             "bff_login_rate_limit": Doc(
                 "`IP_LIMIT[,USERNAME_LIMIT]`, each `attempts/seconds`, on login attempts"
             ),
+            "bff_oob_rate_limit": Doc(
+                "`attempts/seconds`: StartOOB (mail, text, push, call) per user across logins, against "
+                "push bombing; besides at most 5 per login"
+            ),
             "bff_trusted_proxies": Doc(
                 "CIDRs of the proxies in front (load balancer, ingress) whose `X-Forwarded-For` and "
                 "`X-Forwarded-Proto` are believed; the image passes it to uvicorn's "

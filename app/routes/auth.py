@@ -81,10 +81,6 @@ def _iso(epoch: float) -> datetime:
 
 # Login -----------------------------------------------------------------------------------------------
 
-#: StartOOB per user across logins (push bombing): each one mails, texts, pushes or calls the user.
-OOB_PER_USER = RateLimit(10, 600)
-
-
 @dataclass
 class LoginDesk:
     """What every login route needs, gathered once per request."""
@@ -112,7 +108,7 @@ class LoginDesk:
         return self.request.cookies.get(self.settings.login_cookie_name)
 
     async def _limit_oob(self, username: str) -> None:
-        await self.limit("oob-user", username.casefold(), OOB_PER_USER)
+        await self.limit("oob-user", username.casefold(), self.settings.oob_rate_limit)
 
     async def limit(self, scope: str, value: str, limit: RateLimit) -> None:
         try:
