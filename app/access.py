@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +26,8 @@ class AccessMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # labels() takes a lock and builds a key on every call; the (route, status) pairs are few and fixed.
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,8 +54,15 @@ class AccessMiddleware:
             current_request_id.reset(context_token)
             elapsed = time.perf_counter() - started
             route = _route_label(scope)
-            self.metrics.requests.labels(route=route, status=str(status)).inc()
-            self.metrics.latency.labels(route=route).observe(elapsed)
+            children = self._children.get((route, status))
+            if children is None:
+                children = (
+                    self.metrics.requests.labels(route=route, status=str(status)),
+                    self.metrics.latency.labels(route=route),
+                )
+                self._children[(route, status)] = children
+            children[0].inc()
+            children[1].observe(elapsed)
             access_log.info(
                 "request",
                 extra={

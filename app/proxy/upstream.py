@@ -28,7 +28,7 @@ from app.settings import Settings
 #: Upstream connections kept per process. Small on purpose: on loopback a pool of 8 served more req/s than
 #: 32 or 256 (fewer sockets to poll per loop turn), and a request waits for a free connection in FIFO order
 #: rather than opening more. Waiting for a connection counts against the connect timeout.
-POOL_SIZE = 16
+POOL_SIZE = 64
 #: Seconds an idle upstream connection is kept for reuse.
 KEEPALIVE_SECONDS = 30.0
 #: Headers aiohttp would otherwise add by itself: the tenant gets only what the spec lists.
@@ -46,12 +46,12 @@ class Upstream:
         *,
         timeout: float,
         ssl_context: ssl.SSLContext | None = None,
-        pool_size: int = POOL_SIZE,
+        pool_size: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         connector = aiohttp.TCPConnector(
-            limit=pool_size,
+            limit=pool_size or POOL_SIZE,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_SECONDS,
             ssl=ssl_context if ssl_context is not None else True,

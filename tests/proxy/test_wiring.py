@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from typing import Any
 
 import httpx
 import pytest
 
+from app.metrics import Metrics
+from app.proxy import Proxy, Upstream
+from app.settings import Settings
 from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
 
@@ -65,3 +70,43 @@ async def test_proxied_calls_are_logged_and_counted_without_secrets(
     assert 'bff_requests_total{route="/api/{path}",status="200"}' in metrics
     assert 'bff_tenant_call_duration_seconds_count{call="proxy"}' in metrics
     assert token not in metrics and cookie not in metrics
+
+
+class _BrokenSessions:
+    """A session service that fails in a way no real store does (a bug): the one edge a fake is for."""
+
+    async def load(self, cookie: str | None, *, slide: bool = True) -> None:
+        raise RuntimeError("bug")
+
+
+async def test_an_unexpected_error_in_the_proxy_is_the_json_500_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    proxy = Proxy(Settings(_env_file=None, bff_cookie_secure=False), Metrics())  # type: ignore[call-arg]
+    await proxy.open(_BrokenSessions(), upstream=Upstream("http://127.0.0.1:9", timeout=1))  # type: ignore[arg-type]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/UPRest/GetUPData",
+        "raw_path": b"/api/UPRest/GetUPData",
+        "query_string": b"",
+        "headers": [],
+    }
+    try:
+        await proxy.handle(scope, receive, send)
+    finally:
+        await proxy.aclose()
+    assert sent[0]["status"] == 500
+    assert json.loads(sent[1]["body"]) == {
+        "error": "internal_error",
+        "message": "The request could not be completed.",
+    }
+    assert any(r.message == "unexpected error in the proxy" for r in caplog.records)
