@@ -27,7 +27,7 @@ from app.errors import BFFError, InvalidRequest, NotFound, RequestError, StoreUn
 from app.identity.client import TenantClient
 from app.logs import configure_logging
 from app.metrics import Metrics
-from app.proxy import Proxy, ProxyMiddleware
+from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
@@ -86,7 +86,9 @@ def create_app(
                 await client.aclose()
             await store.aclose()
 
-    app = FastAPI(
+    # /api/* goes to the proxy inside the middleware below, ahead of FastAPI's routing.
+    app = ProxyFirstFastAPI(
+        proxy=proxy,
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -106,8 +108,6 @@ def create_app(
         app.mount("/", StaticFiles(directory=settings.bff_static_dir, html=True), name="static")
 
     # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.
-    # The proxy takes /api/* before FastAPI's routing, inside the CSRF/Origin guard.
-    app.add_middleware(ProxyMiddleware, proxy=proxy)
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(AccessMiddleware, metrics=metrics)
