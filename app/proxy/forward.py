@@ -18,7 +18,6 @@ import gc
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
 
 import aiohttp
 from fastapi.responses import Response
@@ -44,7 +43,11 @@ from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, val
 from app.proxy.upstream import Upstream
 from app.routes.responses import clear_cookie
 from app.security.allowlist import AllowList
-from app.security.headers import request_headers_for_upstream, response_headers_for_browser
+from app.security.headers import (
+    UPSTREAM_REQUEST_HEADERS,
+    request_headers_for_upstream,
+    response_headers_for_browser,
+)
 from app.sessions.service import Session, SessionService
 from app.settings import Settings
 
@@ -59,6 +62,7 @@ NATIVE_CLIENT = [("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", 
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
 # Cheap filter before parsing JSON: only a body that says "success": false can be a token rejection.
 _MAYBE_REJECTED = re.compile(rb'"success"\s*:\s*false')
+_UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
 # Set in the scope once the tenant's status line has gone to the browser: no error answer is possible after.
 _STARTED = "bff.proxy.started"
 
@@ -99,79 +103,37 @@ class Proxy:
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request under /api: forward it, or answer the documented error."""
         try:
-            await self._forward(scope, receive, send)
+            response, session = await self._call(scope, receive)
         except BrowserGone:
             log.info("browser left before its request body was complete")
-        except SessionExpired as exc:
-            await send_error(send, exc, [self._clear_cookie])
+            return
         except BFFError as exc:
-            if exc.status == 503:
-                self.metrics.store_errors.inc()
-                log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
-            elif isinstance(exc, TenantError):
-                log.warning("tenant call failed", extra={"error": exc.code})
-            await send_error(send, exc)
+            await self._refuse(scope, send, exc)
+            return
         except Exception as exc:
-            # The proxy runs outside FastAPI's error middleware: the one JSON 500, never a traceback.
-            log.error("unexpected error in the proxy", exc_info=exc)
-            if scope.get(_STARTED):
-                raise
-            await send_error(send, BFFError())
-
-    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method: str = scope["method"]
-        raw_path = tenant_raw_path(scope)
-        if raw_path is None or not self.allow.allows_raw(method, raw_path):
-            raise NotAllowed()
-        query: bytes = scope.get("query_string", b"")
-        if not valid_query(query):
-            raise InvalidRequest()
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if self._sessions is None:
-            raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
-        session = await self._sessions.load(cookie_value(headers, self._cookie_name), slide=True)
-        if session is None:
-            raise Unauthenticated()
-        state = scope.setdefault("state", {})
-        state["session"] = session.log_id
-
-        kept = request_headers_for_upstream(headers, request_id=state.get("request_id"))
-        length = content_length(headers)
-        if length is not None and length > self.max_body:
-            raise BodyTooLarge()
-        reader = RequestBody(receive, self.max_body)
-        body = await reader.start()
-        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
-        sent.append(("Authorization", "Bearer " + session.bearer))
-        sent += NATIVE_CLIENT
-        if not isinstance(body, bytes) and length is not None:
-            # A declared length goes up as one, so the tenant gets the body as sent rather than chunked.
-            sent.append(("Content-Length", str(length)))
-
-        started = time.perf_counter()
-        try:
-            response = await self.upstream.send(
-                method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
-            )
-        except TenantError as exc:
-            # The body stream failing (too large, browser gone) surfaces as a client error from aiohttp.
-            if reader.too_large:
-                raise BodyTooLarge() from exc
-            if reader.gone:
-                raise BrowserGone() from exc
-            raise
-        self._tenant_latency.observe(time.perf_counter() - started)
-        await self._answer(scope, session, response, send)
-
-    async def _answer(
-        self, scope: Scope, session: Session, response: aiohttp.ClientResponse, send: Send
-    ) -> None:
-        """Stream the tenant's answer back, unless it says the session's token is over."""
+            await self._refuse(scope, send, exc)
+            return
+        # The answer is streamed here rather than in a helper coroutine: every await below resumes through
+        # each coroutine frame above it, and this is the hot path.
         done = False
         try:
             if response.status in (401, 403):
                 await self._end(session, f"HTTP {response.status}")
-            chunks, done = await _peek(response)
+            # Up to PEEK_BYTES of the answer, and whether that is all of it.
+            content = response.content
+            chunks: list[bytes] = []
+            size = 0
+            with _translated():
+                while True:
+                    chunk = await content.readany()
+                    if chunk:
+                        chunks.append(chunk)
+                        size += len(chunk)
+                    if not chunk or content.at_eof():
+                        done = True
+                        break
+                    if size >= PEEK_BYTES:
+                        break
             if done and _rejects_token(chunks):
                 await self._end(session, "token rejected in body")
             headers = [
@@ -187,48 +149,95 @@ class Proxy:
             for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
-                async for chunk in _chunks(response):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                with _translated():
+                    async for chunk in content.iter_any():
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
                 # Headers are out: the only honest signal left is an incomplete answer (the server cuts it).
                 log.warning("tenant answer broke off mid-stream", extra={"error": exc.code})
                 return
             await send({"type": "http.response.body", "body": b""})
             done = True
+        except Exception as exc:
+            await self._refuse(scope, send, exc)
         finally:
             if done:
                 response.release()
             else:
                 response.close()
 
+    async def _refuse(self, scope: Scope, send: Send, exc: Exception) -> None:
+        """The documented error answer for ``exc``, if the browser has not had a status line yet."""
+        if isinstance(exc, SessionExpired):
+            await send_error(send, exc, [self._clear_cookie])
+        elif isinstance(exc, BFFError):
+            if exc.status == 503:
+                self.metrics.store_errors.inc()
+                log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
+            elif isinstance(exc, TenantError):
+                log.warning("tenant call failed", extra={"error": exc.code})
+            await send_error(send, exc)
+        else:
+            # The proxy runs outside FastAPI's error middleware: the one JSON 500, never a traceback.
+            log.error("unexpected error in the proxy", exc_info=exc)
+            if scope.get(_STARTED):
+                raise exc
+            await send_error(send, BFFError())
+
+    async def _call(self, scope: Scope, receive: Receive) -> tuple[aiohttp.ClientResponse, Session]:
+        """Check the request, load the session and send the call: the tenant's answer, headers read."""
+        method: str = scope["method"]
+        raw_path = tenant_raw_path(scope)
+        if raw_path is None or not self.allow.allows_raw(method, raw_path):
+            raise NotAllowed()
+        query: bytes = scope.get("query_string", b"")
+        if not valid_query(query):
+            raise InvalidRequest()
+        headers: list[tuple[bytes, bytes]] = scope["headers"]
+        if self._sessions is None or self._upstream is None:
+            raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
+        session = await self._sessions.load(cookie_value(headers, self._cookie_name), slide=True)
+        if session is None:
+            raise Unauthenticated()
+        state = scope.setdefault("state", {})
+        state["session"] = session.log_id
+
+        # Only the listed headers (and Connection, which can strike one off) can go up: the rest, the long
+        # Cookie above all, need not be looked at again.
+        listed = [pair for pair in headers if pair[0] in _UPSTREAM_CANDIDATES]
+        kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
+        length = content_length(headers)
+        if length is not None and length > self.max_body:
+            raise BodyTooLarge()
+        reader = RequestBody(receive, self.max_body)
+        body = await reader.start()
+        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
+        sent.append(("Authorization", "Bearer " + session.bearer))
+        sent += NATIVE_CLIENT
+        if not isinstance(body, bytes) and length is not None:
+            # A declared length goes up as one, so the tenant gets the body as sent rather than chunked.
+            sent.append(("Content-Length", str(length)))
+
+        started = time.perf_counter()
+        try:
+            response = await self._upstream.send(
+                method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
+            )
+        except TenantError as exc:
+            # The body stream failing (too large, browser gone) surfaces as a client error from aiohttp.
+            if reader.too_large:
+                raise BodyTooLarge() from exc
+            if reader.gone:
+                raise BrowserGone() from exc
+            raise
+        self._tenant_latency.observe(time.perf_counter() - started)
+        return response, session
+
     async def _end(self, session: Session, reason: str) -> None:
         assert self._sessions is not None  # noqa: S101 - set before any session was loaded
         await self._sessions.delete(session)
         audit("session_expired", session=session.log_id, reason=reason)
         raise SessionExpired()
-
-
-async def _peek(response: aiohttp.ClientResponse) -> tuple[list[bytes], bool]:
-    """Up to :data:`PEEK_BYTES` of the answer, and whether that is all of it."""
-    content = response.content
-    chunks: list[bytes] = []
-    size = 0
-    with _translated():
-        while True:
-            chunk = await content.readany()
-            if chunk:
-                chunks.append(chunk)
-                size += len(chunk)
-            if not chunk or content.at_eof():
-                return chunks, True
-            if size >= PEEK_BYTES:
-                return chunks, False
-
-
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    with _translated():
-        async for chunk in response.content.iter_any():
-            yield chunk
 
 
 def _rejects_token(chunks: list[bytes]) -> bool:
