@@ -299,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="seconds at -c32 before each target's round")
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--conns", default="32,1")
+    parser.add_argument(
+        "--python", default=str(PYTHON), help="interpreter for the BFF (a venv with the project installed)"
+    )
     args = parser.parse_args(argv)
     wanted = [t for t in args.targets.split(",") if t]
     conns = [int(c) for c in args.conns.split(",")]
@@ -352,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
             proc = procs.start(
                 name,
                 [
-                    str(PYTHON),
+                    args.python,
                     "-m",
                     "uvicorn",
                     "app.main:app",
