@@ -1,0 +1,592 @@
+// The demo SPA: drives the BFF's login steps (spec api.md §2), shows the user, their apps and sessions.
+// Rules kept here on purpose: only /auth and /api are called, always same-origin with the cookie; every
+// non-GET carries X-CSRF: 1; text from the tenant is only ever set with textContent, never parsed as HTML;
+// only http(s) URLs from the tenant become links or images.
+
+const POLL_MS = 2000;
+
+const $ = (id) => document.getElementById(id);
+
+const VIEWS = ["loading", "view-username", "view-challenge", "view-redirect", "view-home"];
+
+// Bumped on every change of view, so a poll or answer that returns late cannot act on a screen that moved on.
+let generation = 0;
+let pollTimer = null;
+let challenge = null; // the last challenge step's challenge object
+let mechanism = null; // the mechanism the user is on
+let homeShown = false;
+
+// HTTP ------------------------------------------------------------------------------------------------
+
+/** One call to the BFF; resolves to {status, data, retryAfter}; status 0 when the BFF cannot be reached. */
+async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
+  if (method !== "GET" && method !== "HEAD") {
+    headers["X-CSRF"] = "1";
+  }
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    return { status: 0, data: null, retryAfter: null };
+  }
+  let data = null;
+  if (response.status !== 204) {
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+  }
+  const header = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  const fromBody = data && Number.isFinite(data.retry_after) ? data.retry_after : null;
+  const retryAfter = fromBody ?? (Number.isFinite(header) ? header : null);
+  return { status: response.status, data, retryAfter };
+}
+
+function errorCode(result) {
+  return result.data && typeof result.data.error === "string" ? result.data.error : "";
+}
+
+// Screen helpers --------------------------------------------------------------------------------------
+
+function show(view) {
+  generation += 1;
+  stopPolling();
+  for (const id of VIEWS) {
+    $(id).hidden = id !== view;
+  }
+  homeShown = view === "view-home";
+}
+
+function say(text) {
+  $("status").textContent = text;
+}
+
+function showError(text) {
+  const box = $("error");
+  box.textContent = text;
+  box.hidden = !text;
+}
+
+function clear(node) {
+  while (node.firstChild) {
+    node.removeChild(node.firstChild);
+  }
+}
+
+function element(tag, text, attributes = {}) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) {
+    node.textContent = String(text);
+  }
+  for (const [name, value] of Object.entries(attributes)) {
+    node.setAttribute(name, value);
+  }
+  return node;
+}
+
+/** An absolute http(s) URL from the tenant, or null: javascript:, data:, relative paths never become links. */
+function safeUrl(value) {
+  if (typeof value !== "string" || value === "") {
+    return null;
+  }
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:" ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The message to show for an error answer; returns true when the view changed. */
+function handleFailure(result, { loginStep = false } = {}) {
+  const code = errorCode(result);
+  if (result.status === 0) {
+    showError("The service cannot be reached. Check your connection and try again.");
+    return false;
+  }
+  if (result.status === 429) {
+    const wait = result.retryAfter ?? 60;
+    showError(`Too many attempts. Try again in ${wait} seconds.`);
+    return false;
+  }
+  if (code === "login_failed") {
+    showUsername();
+    showError("Sign-in failed. Check what you entered and start again.");
+    return true;
+  }
+  if (code === "no_login_in_progress") {
+    showUsername();
+    showError("The sign-in was interrupted or took too long. Start again.");
+    return true;
+  }
+  if (result.status === 401 && !loginStep) {
+    showUsername();
+    showError("You are signed out. Sign in again.");
+    return true;
+  }
+  const message = result.data && typeof result.data.message === "string" ? result.data.message : "";
+  showError(message || `Something went wrong (HTTP ${result.status}). Try again.`);
+  return false;
+}
+
+// Login -----------------------------------------------------------------------------------------------
+
+function showUsername() {
+  show("view-username");
+  homeShown = false;
+  $("username").focus();
+}
+
+async function submitUsername(event) {
+  event.preventDefault();
+  const username = $("username").value.trim();
+  if (!username) {
+    return;
+  }
+  showError("");
+  say("Starting sign-in…");
+  const result = await call("POST", "/auth/login", { username });
+  if (result.status !== 200) {
+    say("");
+    handleFailure(result, { loginStep: true });
+    return;
+  }
+  handleStep(result.data);
+}
+
+function handleStep(step) {
+  if (!step || typeof step.status !== "string") {
+    showError("The service sent an answer this page does not understand. Start again.");
+    return;
+  }
+  if (step.status === "challenge") {
+    showChallenge(step.challenge);
+  } else if (step.status === "pending") {
+    showPending(step);
+  } else if (step.status === "redirect") {
+    showRedirect(step.url);
+  } else if (step.status === "authenticated") {
+    showHome(step.user);
+  } else {
+    showError("The service sent an answer this page does not understand. Start again.");
+  }
+}
+
+function showChallenge(next) {
+  challenge = next;
+  mechanism = null;
+  show("view-challenge");
+  $("challenge-title").textContent =
+    next.count > 1 ? `Verify it is you: step ${next.index + 1} of ${next.count}` : "Verify it is you";
+  const mechanisms = Array.isArray(next.mechanisms) ? next.mechanisms : [];
+  if (mechanisms.length === 1) {
+    chooseMechanism(mechanisms[0]);
+    return;
+  }
+  showChoice();
+}
+
+function resetChallengeParts() {
+  for (const id of ["choice", "answer-form", "pending", "code-form", "other-method"]) {
+    $(id).hidden = true;
+  }
+}
+
+function showChoice() {
+  const gen = generation;
+  stopPolling();
+  resetChallengeParts();
+  const list = $("choice-list");
+  clear(list);
+  for (const option of challenge.mechanisms) {
+    const item = element("li");
+    const button = element("button", option.label || option.name, { type: "button" });
+    button.addEventListener("click", () => {
+      if (gen === generation) {
+        chooseMechanism(option);
+      }
+    });
+    item.appendChild(button);
+    list.appendChild(item);
+  }
+  $("choice").hidden = false;
+  say("Choose how to verify.");
+  const first = list.querySelector("button");
+  if (first) {
+    first.focus();
+  }
+}
+
+async function chooseMechanism(option) {
+  mechanism = option;
+  resetChallengeParts();
+  $("other-method").hidden = challenge.mechanisms.length < 2;
+  showError("");
+  if (option.kind === "text") {
+    showAnswerForm(option);
+    return;
+  }
+  // oob and text_oob: start it at the tenant, then poll (and, for text_oob, offer a code input).
+  const gen = generation;
+  say("Sending…");
+  const result = await call("POST", "/auth/advance", { mechanism: option.id, action: "start_oob" });
+  if (gen !== generation) {
+    return;
+  }
+  if (result.status !== 200) {
+    say("");
+    handleFailure(result, { loginStep: true });
+    return;
+  }
+  handleStep(result.data);
+}
+
+const SECRET_NAMES = new Set(["UP", "RESET"]);
+
+function showAnswerForm(option) {
+  const fields = $("answer-fields");
+  clear(fields);
+  $("answer-prompt").textContent = option.prompt || option.label || option.name;
+  const questions = Array.isArray(option.questions) ? option.questions : [];
+  if (questions.length > 0) {
+    questions.forEach((question, index) => {
+      const id = `answer-part-${index}`;
+      fields.appendChild(element("label", question.text, { for: id }));
+      const input = element("input", null, { id, type: "text", autocomplete: "off", required: "" });
+      input.dataset.questionId = question.id;
+      fields.appendChild(input);
+    });
+  } else {
+    fields.appendChild(element("label", option.label || option.name, { for: "answer" }));
+    const attributes = { id: "answer", required: "", maxlength: "1024" };
+    if (SECRET_NAMES.has(option.name)) {
+      attributes.type = "password";
+      attributes.autocomplete = option.name === "RESET" ? "new-password" : "current-password";
+    } else {
+      attributes.type = "text";
+      attributes.autocomplete = "off";
+    }
+    fields.appendChild(element("input", null, attributes));
+  }
+  $("answer-form").hidden = false;
+  say(option.prompt || "");
+  fields.querySelector("input").focus();
+}
+
+async function submitAnswer(event) {
+  event.preventDefault();
+  if (!mechanism) {
+    return;
+  }
+  const inputs = Array.from($("answer-fields").querySelectorAll("input"));
+  let answer;
+  if (Array.isArray(mechanism.questions) && mechanism.questions.length > 0) {
+    answer = {};
+    for (const input of inputs) {
+      answer[input.dataset.questionId] = input.value;
+    }
+  } else {
+    answer = inputs[0].value;
+  }
+  await sendAnswer(answer);
+}
+
+async function submitCode(event) {
+  event.preventDefault();
+  if (!mechanism) {
+    return;
+  }
+  await sendAnswer($("code").value.trim());
+}
+
+async function sendAnswer(answer) {
+  const gen = generation;
+  showError("");
+  say("Checking…");
+  const result = await call("POST", "/auth/advance", { mechanism: mechanism.id, answer });
+  if (gen !== generation) {
+    return;
+  }
+  if (result.status !== 200) {
+    say("");
+    handleFailure(result, { loginStep: true });
+    return;
+  }
+  handleStep(result.data);
+}
+
+function showPending(step) {
+  const current =
+    challenge && Array.isArray(challenge.mechanisms)
+      ? challenge.mechanisms.find((option) => option.id === step.mechanism)
+      : null;
+  if (current) {
+    mechanism = current;
+  }
+  if ($("view-challenge").hidden) {
+    show("view-challenge");
+  }
+  resetChallengeParts();
+  $("other-method").hidden = !challenge || challenge.mechanisms.length < 2;
+  $("pending-prompt").textContent = step.prompt || (mechanism && mechanism.prompt) || "";
+  const hasNumber = typeof step.number === "string" && step.number !== "";
+  $("pending-number").textContent = hasNumber ? step.number : "";
+  $("pending-number-box").hidden = !hasNumber;
+  $("pending").hidden = false;
+  if (mechanism && mechanism.kind === "text_oob") {
+    const wasHidden = $("code-form").hidden;
+    $("code-form").hidden = false;
+    if (wasHidden) {
+      $("code").value = "";
+    }
+  }
+  say(hasNumber ? `Waiting for approval. Tap ${step.number} on your device.` : "Waiting for approval.");
+  schedulePoll(POLL_MS);
+}
+
+function schedulePoll(delay) {
+  stopPolling();
+  const gen = generation;
+  pollTimer = window.setTimeout(() => poll(gen), delay);
+}
+
+function stopPolling() {
+  if (pollTimer !== null) {
+    window.clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+}
+
+async function poll(gen) {
+  pollTimer = null;
+  if (gen !== generation) {
+    return;
+  }
+  const result = await call("POST", "/auth/poll", {});
+  if (gen !== generation) {
+    return;
+  }
+  if (result.status === 200 && result.data && result.data.status === "pending") {
+    // Keep the code the user may be typing: refresh only the prompt and number, then poll again.
+    const hasNumber = typeof result.data.number === "string" && result.data.number !== "";
+    $("pending-number").textContent = hasNumber ? result.data.number : "";
+    $("pending-number-box").hidden = !hasNumber;
+    schedulePoll(POLL_MS);
+    return;
+  }
+  if (result.status === 200) {
+    handleStep(result.data);
+    return;
+  }
+  if (result.status === 429 || result.status === 0 || result.status >= 500) {
+    handleFailure(result, { loginStep: true });
+    schedulePoll(Math.max(POLL_MS, (result.retryAfter ?? 0) * 1000));
+    return;
+  }
+  handleFailure(result, { loginStep: true });
+}
+
+async function cancelLogin() {
+  show("loading");
+  await call("POST", "/auth/cancel", {});
+  showUsername();
+  showError("");
+  say("Sign-in cancelled.");
+}
+
+function showRedirect(url) {
+  show("view-redirect");
+  const link = $("redirect-link");
+  const safe = safeUrl(url);
+  if (safe) {
+    link.href = safe;
+    link.hidden = false;
+    $("redirect-text").textContent = "Your organisation signs you in with its own identity provider.";
+  } else {
+    link.removeAttribute("href");
+    link.hidden = true;
+    $("redirect-text").textContent = "The identity provider's address is not one this page will open.";
+  }
+  say("Continue at your identity provider.");
+}
+
+// Signed in -------------------------------------------------------------------------------------------
+
+function showHome(user) {
+  show("view-home");
+  showError("");
+  const info = user || {};
+  $("user-name").textContent = info.display_name || info.username || "";
+  $("user-username").textContent = info.username || "";
+  $("user-email").textContent = info.email || "";
+  $("user-tenant").textContent = info.tenant || "";
+  say(`Signed in as ${info.display_name || info.username || "you"}.`);
+  $("home-title").focus();
+  loadApps();
+  loadSessions();
+}
+
+async function loadApps() {
+  const gen = generation;
+  const list = $("apps");
+  clear(list);
+  $("apps-status").textContent = "Loading apps…";
+  const result = await call("POST", "/api/UPRest/GetUPData", {});
+  if (gen !== generation) {
+    return;
+  }
+  if (result.status !== 200) {
+    if (result.status === 401) {
+      handleFailure(result);
+      return;
+    }
+    $("apps-status").textContent = `Apps are not available (HTTP ${result.status}).`;
+    return;
+  }
+  const envelope = result.data || {};
+  const apps = envelope.success && envelope.Result && Array.isArray(envelope.Result.Apps) ? envelope.Result.Apps : null;
+  if (apps === null) {
+    $("apps-status").textContent = "Apps are not available.";
+    return;
+  }
+  $("apps-status").textContent = apps.length === 0 ? "No apps are assigned to you." : "";
+  for (const app of apps) {
+    list.appendChild(appItem(app || {}));
+  }
+}
+
+function appItem(app) {
+  const item = element("li");
+  const name = String(app.DisplayName || app.Name || app.AppKey || "App");
+  const icon = safeUrl(app.Icon);
+  if (icon) {
+    item.appendChild(element("img", null, { src: icon, alt: "", referrerpolicy: "no-referrer" }));
+  }
+  const url = safeUrl(app.Url);
+  if (url) {
+    item.appendChild(element("a", name, { href: url, target: "_blank", rel: "noopener noreferrer" }));
+  } else {
+    item.appendChild(element("span", name));
+  }
+  return item;
+}
+
+async function loadSessions() {
+  const gen = generation;
+  const result = await call("GET", "/auth/sessions");
+  if (gen !== generation) {
+    return;
+  }
+  if (result.status !== 200 || !Array.isArray(result.data)) {
+    handleFailure(result);
+    return;
+  }
+  const body = $("sessions-body");
+  clear(body);
+  for (const session of result.data) {
+    body.appendChild(sessionRow(session));
+  }
+}
+
+function when(value) {
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
+}
+
+function sessionRow(session) {
+  const row = element("tr");
+  row.dataset.current = session.current ? "true" : "false";
+  const started = element("td", when(session.created_at));
+  if (session.current) {
+    started.appendChild(element("strong", " (this session)"));
+  }
+  row.appendChild(started);
+  row.appendChild(element("td", when(session.last_seen_at)));
+  row.appendChild(element("td", session.user_agent || ""));
+  row.appendChild(element("td", session.ip || ""));
+  const actions = element("td");
+  const label = session.current ? "End this session" : "Revoke";
+  const button = element("button", label, { type: "button" });
+  button.addEventListener("click", () => revokeSession(session));
+  actions.appendChild(button);
+  row.appendChild(actions);
+  return row;
+}
+
+async function revokeSession(session) {
+  const result = await call("DELETE", `/auth/sessions/${encodeURIComponent(session.id)}`);
+  if (result.status === 204 && session.current) {
+    showUsername();
+    say("This session has ended.");
+    return;
+  }
+  if (result.status === 204 || result.status === 404) {
+    say(result.status === 204 ? "Session revoked." : "That session had already ended.");
+    await loadSessions();
+    return;
+  }
+  handleFailure(result);
+}
+
+async function logout() {
+  show("loading");
+  const result = await call("POST", "/auth/logout");
+  showUsername();
+  if (result.status === 204) {
+    showError("");
+    say("You are signed out.");
+  } else {
+    handleFailure(result);
+  }
+}
+
+/** Whether the session still lives (another tab may have signed out); shows the sign-in form if not. */
+async function recheckSession() {
+  if (!homeShown) {
+    return;
+  }
+  const gen = generation;
+  const result = await call("GET", "/auth/session?slide=false");
+  if (gen === generation && result.status === 401) {
+    showUsername();
+    showError("You are signed out. Sign in again.");
+  }
+}
+
+// Start -----------------------------------------------------------------------------------------------
+
+async function start() {
+  $("username-form").addEventListener("submit", submitUsername);
+  $("answer-form").addEventListener("submit", submitAnswer);
+  $("code-form").addEventListener("submit", submitCode);
+  $("cancel").addEventListener("click", cancelLogin);
+  $("other-method").addEventListener("click", showChoice);
+  $("redirect-back").addEventListener("click", cancelLogin);
+  $("logout").addEventListener("click", logout);
+  $("sessions-refresh").addEventListener("click", loadSessions);
+  $("home-title").setAttribute("tabindex", "-1");
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") {
+      recheckSession();
+    }
+  });
+
+  const result = await call("GET", "/auth/session");
+  if (result.status === 200 && result.data && result.data.authenticated) {
+    showHome(result.data.user);
+  } else {
+    showUsername();
+    if (result.status !== 401) {
+      handleFailure(result);
+    }
+  }
+}
+
+start();
