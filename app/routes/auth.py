@@ -81,6 +81,7 @@ def _iso(epoch: float) -> datetime:
 
 # Login -----------------------------------------------------------------------------------------------
 
+
 @dataclass
 class LoginDesk:
     """What every login route needs, gathered once per request."""
