@@ -55,7 +55,19 @@ def set_cookie(response: Response, settings: Settings, name: str, value: str, ma
     )
 
 
+#: A fixed date in the past: "now" would make two otherwise identical answers differ by the second they
+#: were sent in (a failed login for an unknown user must be byte for byte the one for a wrong password).
+_EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
 def clear_cookie(response: Response, settings: Settings, name: str) -> None:
-    response.delete_cookie(
-        name, path="/", secure=settings.bff_cookie_secure, httponly=True, samesite="strict"
+    response.set_cookie(
+        name,
+        "",
+        max_age=0,
+        expires=_EXPIRED,
+        path="/",
+        secure=settings.bff_cookie_secure,
+        httponly=True,
+        samesite="strict",
     )
