@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any, ClassVar
 
 
@@ -219,10 +219,27 @@ def error_body(exc: BFFError) -> dict[str, Any]:
     return {"error": exc.code, "message": exc.message, **exc.extra()}
 
 
-async def send_error(send: Callable[[MutableMapping[str, Any]], Awaitable[None]], exc: BFFError) -> None:
-    """Answer ``exc`` on a plain ASGI ``send``: the same JSON, status and headers as the app's handlers."""
+#: A raw ASGI header: (lower-case name, value).
+Header = tuple[bytes, bytes]
+
+
+async def send_error(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    exc: BFFError,
+    extra_headers: Sequence[Header] = (),
+) -> None:
+    """Answer ``exc`` on a plain ASGI ``send``: the same JSON, status and headers as the app's handlers.
+
+    Example: ``await send_error(send, NotAllowed())`` (403 ``{"error": "not_allowed", "message": ...}``).
+    """
     body = json.dumps(error_body(exc), separators=(",", ":")).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers: list[Header] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        # An error is about this request only: no cache may keep it.
+        (b"cache-control", b"no-store"),
+    ]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers().items()]
+    headers += extra_headers
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

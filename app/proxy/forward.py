@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from app.errors import (
     BFFError,
     BodyTooLarge,
+    Header,
     InvalidRequest,
     NotAllowed,
     SessionExpired,
@@ -33,11 +34,11 @@ from app.errors import (
     TenantTimeout,
     TenantUnavailable,
     Unauthenticated,
+    send_error,
 )
 from app.identity.envelope import is_token_rejection
 from app.logs import audit
 from app.metrics import Metrics
-from app.proxy.answers import Header, send_error
 from app.proxy.body import BrowserGone, RequestBody
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.upstream import Upstream
