@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Query, Request
 
@@ -14,35 +15,18 @@ from app.security.ratelimit import RateLimiter
 from app.sessions.service import LoginStateService, Session, SessionService
 from app.settings import Settings
 
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-def _sessions(request: Request) -> SessionService:
-    sessions: SessionService = request.app.state.sessions
-    return sessions
+def _app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
+    """A dependency that hands out ``app.state.<name>`` (set by the lifespan), typed as ``kind``."""
 
+    def dependency(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
 
-def _logins(request: Request) -> LoginStateService:
-    logins: LoginStateService = request.app.state.logins
-    return logins
-
-
-def _tenant(request: Request) -> TenantClient:
-    tenant: TenantClient = request.app.state.tenant
-    return tenant
-
-
-def _limiter(request: Request) -> RateLimiter:
-    limiter: RateLimiter = request.app.state.limiter
-    return limiter
-
-
-def _metrics(request: Request) -> Metrics:
-    metrics: Metrics = request.app.state.metrics
-    return metrics
+    dependency.__name__ = f"app_state_{name}"
+    return dependency
 
 
 async def _current_session(
@@ -60,18 +44,17 @@ async def _current_session(
     return session
 
 
-def peer_ip(request: Request) -> str:
+def peer_ip(request: Request, settings: AppSettings) -> str:
     """The client's address: the peer, or X-Forwarded-For when the peer is a trusted proxy."""
-    settings: Settings = request.app.state.settings
     peer = request.client.host if request.client else None
     return client_ip(peer, request.headers.get("x-forwarded-for"), settings.bff_trusted_proxies)
 
 
-AppSettings = Annotated[Settings, Depends(_settings)]
-Sessions = Annotated[SessionService, Depends(_sessions)]
-Logins = Annotated[LoginStateService, Depends(_logins)]
-Tenant = Annotated[TenantClient, Depends(_tenant)]
+AppSettings = Annotated[Settings, Depends(_app_state("settings", Settings))]
+Sessions = Annotated[SessionService, Depends(_app_state("sessions", SessionService))]
+Logins = Annotated[LoginStateService, Depends(_app_state("logins", LoginStateService))]
+Tenant = Annotated[TenantClient, Depends(_app_state("tenant", TenantClient))]
 CurrentSession = Annotated[Session, Depends(_current_session)]
 ClientIP = Annotated[str, Depends(peer_ip)]
-Limiter = Annotated[RateLimiter, Depends(_limiter)]
-AppMetrics = Annotated[Metrics, Depends(_metrics)]
+Limiter = Annotated[RateLimiter, Depends(_app_state("limiter", RateLimiter))]
+AppMetrics = Annotated[Metrics, Depends(_app_state("metrics", Metrics))]
