@@ -37,8 +37,9 @@ def documented_errors(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
 
 
 def error_response(exc: BFFError) -> JSONResponse:
-    """The documented error JSON, status and headers for ``exc``."""
-    return JSONResponse(error_body(exc), status_code=exc.status, headers=exc.headers())
+    """The documented error JSON, status and headers for ``exc`` (as :func:`app.errors.send_error` sends)."""
+    headers = {"Cache-Control": "no-store", **exc.headers()}
+    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
 
 
 def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:

@@ -21,3 +21,13 @@ def test_clearing_the_cookie_is_the_same_bytes_in_any_second() -> None:
     time.sleep(1.0 - time.time() % 1.0 + 0.01)  # into the next second
     assert _cleared() == first
     assert "Max-Age=0" in first and "expires=Thu, 01 Jan 1970 00:00:00 GMT" in first
+
+
+def test_every_error_answer_is_marked_no_store() -> None:
+    from app.errors import NotAllowed, RateLimited
+    from app.routes.responses import error_response
+
+    for exc in (NotAllowed(), RateLimited(5)):
+        response = error_response(exc)
+        assert response.headers["cache-control"] == "no-store"
+    assert error_response(RateLimited(5)).headers["retry-after"] == "5"

@@ -93,3 +93,10 @@ def test_a_body_that_never_arrives_is_let_go_with_408() -> None:
         reply = sock.recv(1000)
     assert reply.startswith(b"HTTP/1.1 408"), reply
     assert b'"error":"request_timeout"' in reply
+
+
+def test_error_answers_from_the_middleware_are_marked_no_store(bff: ServerThread) -> None:
+    response = httpx.get(bff.url + "/healthz", headers={"X-Padding": "a" * 17_000})
+    assert response.headers["cache-control"] == "no-store"
+    routed = httpx.get(bff.url + "/auth/session")  # answered by the FastAPI handlers
+    assert routed.status_code == 401 and routed.headers["cache-control"] == "no-store"
