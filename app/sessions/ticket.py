@@ -8,7 +8,7 @@ import secrets
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from itsdangerous import BadData, Signer
 from itsdangerous.encoding import base64_decode, base64_encode
@@ -49,6 +49,22 @@ class Ticket:
         return hashlib.sha256(self.id).hexdigest()
 
 
+class _Signer(Signer):
+    """itsdangerous' Signer with each secret's derived key computed once, not on every sign and verify."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Every key this signer can use, derived now (itsdangerous would redo the HMAC on each call).
+        self._derived = {key: super(_Signer, self).derive_key(key) for key in self.secret_keys}
+        self._signing = self._derived[self.secret_keys[-1]]
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        if secret_key is None:
+            return self._signing
+        key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+        return self._derived.get(key) or super().derive_key(key)
+
+
 class TicketCodec:
     """Signs tickets into cookie values and reads them back (HMAC-SHA256; first secret signs, all verify).
 
@@ -65,7 +81,7 @@ class TicketCodec:
         if not secrets or any(not s for s in secrets):
             raise ValueError("at least one non-empty session secret is required")
         # itsdangerous signs with the LAST key of its list and verifies with all: ours is newest-first.
-        self._signer = Signer(
+        self._signer = _Signer(
             list(reversed(secrets)),
             salt=SALTS[purpose],
             key_derivation="hmac",
