@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     bff_redis_mode: Literal["standalone", "sentinel", "cluster"] = "standalone"
     bff_redis_sentinels: CommaList = []
     bff_redis_sentinel_master: str = "mymaster"
+    #: The sentinels' own password (their ``requirepass``), when they have one; the URL's is the data nodes'.
+    bff_redis_sentinel_password: SecretStr | None = None
     bff_redis_key_prefix: str = Field(default="bff:", min_length=1)
 
     bff_session_secrets: Annotated[list[SecretStr], NoDecode] = []

@@ -85,6 +85,11 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 "sentinel mode: `host:port,...` of the sentinels", example="10.0.0.11:26379,10.0.0.12:26379"
             ),
             "bff_redis_sentinel_master": Doc("sentinel mode: the name of the monitored master"),
+            "bff_redis_sentinel_password": Doc(
+                "sentinel mode: the sentinels' own password, when they require one (the URL's credentials "
+                "are the data nodes'); with `rediss://` the sentinels are reached over TLS with the URL's CA",
+                default="none",
+            ),
             "bff_redis_key_prefix": Doc("every key the BFF writes starts with it (share a Redis safely)"),
         },
     ),

@@ -12,7 +12,7 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import parse_url
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 
 from app.sessions.memory_store import MemoryStore
 from app.sessions.redis_store import RedisStore
@@ -63,12 +63,24 @@ def open_store(
         master_options = {
             k: v for k, v in parsed.items() if k not in ("host", "port", "path", "connection_class")
         }
+        sentinel_options: dict[str, Any] = {
+            "socket_timeout": timeout,
+            "socket_connect_timeout": timeout,
+            # No retries per sentinel: discovery already moves on to the next one. redis-py's default (three
+            # retries with growing backoff, each) made a wrong sentinel password a 25 s hang.
+            "retry": Retry(NoBackoff(), 0),
+        }
         if url.startswith("rediss://"):
             # The sentinel pool picks its own (TLS) connection class from this flag.
             master_options["ssl"] = True
+            # The sentinels speak TLS too, trusting the same CA (and client certificate) as the data nodes.
+            sentinel_options["ssl"] = True
+            sentinel_options.update({k: v for k, v in master_options.items() if k.startswith("ssl_")})
+        if settings.bff_redis_sentinel_password is not None:
+            sentinel_options["password"] = settings.bff_redis_sentinel_password.get_secret_value()
         sentinel = Sentinel(  # type: ignore[no-untyped-call]
             [_sentinel_address(s) for s in settings.bff_redis_sentinels],
-            sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+            sentinel_kwargs=sentinel_options,
             **options,
             **master_options,
         )

@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_for_port
@@ -17,19 +18,74 @@ DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 3000
 
 
+@dataclass(frozen=True)
+class Secure:
+    """TLS everywhere (the ``tls_files`` fixture's CA and certificate), an ACL user on the data nodes (the
+    default user off), and the sentinels' own password."""
+
+    tls: dict[str, str]
+    user: str = "bff"
+    password: str = "bff-pw-1"
+    sentinel_password: str = "sentinel-pw-1"
+
+    def tls_conf(self) -> list[tuple[str, str]]:
+        return [
+            ("tls-cert-file", self.tls["cert"]),
+            ("tls-key-file", self.tls["key"]),
+            ("tls-ca-cert-file", self.tls["ca"]),
+            ("tls-auth-clients", "no"),
+            ("tls-replication", "yes"),
+        ]
+
+    def tls_cli(self) -> list[str]:
+        return ["--tls", "--cacert", self.tls["ca"]]
+
+    def server(self, extra: list[str] | None = None) -> RedisServer:
+        port = free_port()
+        args = ["--port", "0", "--tls-port", str(port)]
+        args += [arg for key, value in self.tls_conf() for arg in (f"--{key}", value)]
+        args += [
+            "--user",
+            self.user,
+            "on",
+            f">{self.password}",
+            "~*",
+            "&*",
+            "+@all",
+            "--user",
+            "default",
+            "off",
+        ]
+        cli = [*self.tls_cli(), "--user", self.user, "--pass", self.password, "--no-auth-warning"]
+        return RedisServer(port=port, extra_args=[*args, *(extra or [])], cli_args=cli)
+
+
 class Sentinel:
     """One ``redis-server --sentinel`` process; it rewrites its own config file, so it gets a folder."""
 
-    def __init__(self, master_port: int, quorum: int) -> None:
+    def __init__(self, master_port: int, quorum: int, secure: Secure | None = None) -> None:
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="bff-sentinel-"))
         self.conf = self.dir / "sentinel.conf"
+        listen = f"port {self.port}\n"
+        extra = ""
+        self.cli_args: list[str] = []
+        if secure is not None:
+            # TLS only, to clients, to the data nodes and to the other sentinels; its own password.
+            listen = f"port 0\ntls-port {self.port}\n" + "".join(f"{k} {v}\n" for k, v in secure.tls_conf())
+            listen += f"requirepass {secure.sentinel_password}\n"
+            extra = (
+                f"sentinel auth-user {MASTER_NAME} {secure.user}\n"
+                f"sentinel auth-pass {MASTER_NAME} {secure.password}\n"
+                f"sentinel sentinel-pass {secure.sentinel_password}\n"
+            )
+            self.cli_args = [*secure.tls_cli(), "-a", secure.sentinel_password, "--no-auth-warning"]
         self.conf.write_text(
-            f"port {self.port}\nbind 127.0.0.1\nprotected-mode no\ndir {self.dir}\n"
+            f"{listen}bind 127.0.0.1\nprotected-mode no\ndir {self.dir}\n"
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} {quorum}\n"
             f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {MASTER_NAME} {FAILOVER_TIMEOUT_MS}\n"
-            f"sentinel parallel-syncs {MASTER_NAME} 1\n"
+            f"sentinel parallel-syncs {MASTER_NAME} 1\n{extra}"
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -44,7 +100,7 @@ class Sentinel:
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "--raw", *args],
+            ["redis-cli", "-p", str(self.port), *self.cli_args, "--raw", *args],
             check=True,
             capture_output=True,
             text=True,
@@ -75,10 +131,18 @@ class Sentinel:
 class SentinelGroup:
     """``with SentinelGroup() as g: g.sentinel_addresses``: primary, replica, three sentinels (quorum 2)."""
 
-    def __init__(self) -> None:
-        self.primary = RedisServer()
-        self.replica = RedisServer(extra_args=["--replicaof", "127.0.0.1", str(self.primary.port)])
-        self.sentinels = [Sentinel(self.primary.port, quorum=2) for _ in range(3)]
+    def __init__(self, secure: Secure | None = None) -> None:
+        if secure is None:
+            self.primary = RedisServer()
+            replica_args = ["--replicaof", "127.0.0.1", str(self.primary.port)]
+            self.replica = RedisServer(extra_args=replica_args)
+        else:
+            self.primary = secure.server()
+            self.replica = secure.server(
+                ["--replicaof", "127.0.0.1", str(self.primary.port)]
+                + ["--masteruser", secure.user, "--masterauth", secure.password]
+            )
+        self.sentinels = [Sentinel(self.primary.port, quorum=2, secure=secure) for _ in range(3)]
 
     @property
     def sentinel_addresses(self) -> str:

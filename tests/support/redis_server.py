@@ -13,7 +13,9 @@ from tests.support.ports import free_port, wait_for_port
 class RedisServer:
     """``with RedisServer() as r: r.url`` — no persistence, loopback only."""
 
-    def __init__(self, port: int | None = None, extra_args: list[str] | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, extra_args: list[str] | None = None, cli_args: list[str] | None = None
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError(
@@ -22,6 +24,8 @@ class RedisServer:
         self.binary = binary
         self.port = port or free_port()
         self.extra_args = extra_args or []
+        #: What redis-cli needs besides the port (TLS, credentials) to talk to this server.
+        self.cli_args = cli_args or []
         self.dir = Path(tempfile.mkdtemp(prefix="bff-redis-"))
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -65,7 +69,10 @@ class RedisServer:
 
     def cli(self, *args: str) -> str:
         out = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "--raw", *args], check=True, capture_output=True, text=True
+            ["redis-cli", "-p", str(self.port), *self.cli_args, "--raw", *args],
+            check=True,
+            capture_output=True,
+            text=True,
         )
         return out.stdout
 
