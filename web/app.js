@@ -200,6 +200,8 @@ function resetChallengeParts() {
 }
 
 function showChoice() {
+  // A poll already on its way for the mechanism left behind must not restart polling behind the list.
+  generation += 1;
   const gen = generation;
   stopPolling();
   resetChallengeParts();
@@ -225,6 +227,7 @@ function showChoice() {
 }
 
 async function chooseMechanism(option) {
+  generation += 1;
   mechanism = option;
   resetChallengeParts();
   $("other-method").hidden = challenge.mechanisms.length < 2;
