@@ -33,6 +33,7 @@ from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
 from app.security.limits import RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
+from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
 from app.sessions.service import LoginStateService, SessionService
 from app.settings import Settings, load_settings_or_exit
@@ -105,7 +106,8 @@ def create_app(
     app.include_router(ops.router)
     app.include_router(auth.router)
     if settings.bff_static_dir is not None:
-        app.mount("/", StaticFiles(directory=settings.bff_static_dir, html=True), name="static")
+        spa = StaticFiles(directory=settings.bff_static_dir, html=True)
+        app.mount("/", StaticHeaders(spa), name="static")
 
     # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
