@@ -6,6 +6,7 @@
     │   ├── OriginRefused            403 origin
     │   ├── NotAllowed               403 not_allowed
     │   ├── NotFound                 404 not_found
+    │   ├── MethodNotAllowed         405 method_not_allowed
     │   ├── InvalidRequest           400 invalid_request
     │   ├── BodyTooLarge             413 body_too_large
     │   ├── BodyTimeout              408 request_timeout
@@ -83,6 +84,11 @@ class NotFound(RequestError):
     status = 404
     code = "not_found"
     message = "Not found."
+
+
+class MethodNotAllowed(RequestError):
+    status = 405
+    code = "method_not_allowed"
 
 
 class InvalidRequest(RequestError):

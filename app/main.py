@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.access import AccessMiddleware
-from app.errors import BFFError, InvalidRequest, NotFound, RequestError, StoreUnavailable
+from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.logs import configure_logging
 from app.metrics import Metrics
@@ -118,7 +118,7 @@ def create_app(
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     """Every error answer goes through :func:`error_response`: one JSON shape, never a traceback."""
-    answer = error_response
+    answer = error_response  # short alias: every handler below ends in it
 
     async def on_bff_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BFFError)  # noqa: S101 - registered for BFFError only
@@ -132,14 +132,11 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
-        if exc.status_code == 404:
-            return answer(NotFound())
-        error = RequestError()
-        body: dict[str, Any] = {
-            "error": _HTTP_CODES.get(exc.status_code, "invalid_request"),
-            "message": error.message,
-        }
-        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        response = answer(_HTTP_ERRORS.get(exc.status_code, InvalidRequest)())
+        # Starlette's own status and headers (Allow on a 405) stand, in the one error shape.
+        response.status_code = exc.status_code
+        response.headers.update(exc.headers or {})
+        return response
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error", exc_info=exc)
@@ -151,7 +148,8 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
-_HTTP_CODES = {405: "method_not_allowed", 400: "invalid_request"}
+#: Starlette's routing errors as members of the one exception tree; any other status is invalid_request.
+_HTTP_ERRORS: dict[int, type[RequestError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
 def _app_from_env() -> FastAPI:

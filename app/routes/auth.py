@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -95,7 +96,7 @@ class LoginDesk:
     ip: ClientIP
     tenant: Tenant
 
-    @property
+    @cached_property
     def flow(self) -> LoginFlow:
         return LoginFlow(
             self.tenant,

@@ -100,3 +100,11 @@ def test_error_answers_from_the_middleware_are_marked_no_store(bff: ServerThread
     assert response.headers["cache-control"] == "no-store"
     routed = httpx.get(bff.url + "/auth/session")  # answered by the FastAPI handlers
     assert routed.status_code == 401 and routed.headers["cache-control"] == "no-store"
+    # Starlette's routing errors too, in the one shape, keeping their status and Allow header.
+    missing = httpx.get(bff.url + "/no-such-route")
+    assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+    assert missing.json() == {"error": "not_found", "message": "Not found."}
+    wrong_method = httpx.get(bff.url + "/auth/login")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "POST"
+    assert wrong_method.headers["cache-control"] == "no-store"
+    assert wrong_method.json()["error"] == "method_not_allowed"
