@@ -10,6 +10,9 @@ import trustme
 
 from tests.support.redis_server import RedisServer
 
+#: The simulator, BFF and browser-client fixtures shared by tests/e2e, proxy, browser and faults.
+pytest_plugins = ["tests.support.bff_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

@@ -19,8 +19,6 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, P
 
 from app.main import create_app
 from app.settings import Settings
-from simulator.app import create_app as create_simulator
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,20 +62,6 @@ def chromium(playwright: Playwright, tls_files: dict[str, str]) -> Iterator[Brow
     )
     yield browser
     browser.close()
-
-
-@pytest.fixture(scope="package")
-def sim_server() -> Iterator[ServerThread]:
-    with ServerThread(create_simulator()) as server:
-        yield server
-
-
-@pytest.fixture
-def sim(sim_server: ServerThread) -> Iterator[Sim]:
-    controls = Sim(sim_server.url)
-    controls.post("/_sim/reset")
-    yield controls
-    controls.http.close()
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import PageProblems, Shots
 from tests.browser.spa import Spa
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 
 def test_an_emailed_code_typed_into_the_code_field(

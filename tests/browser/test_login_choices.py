@@ -9,8 +9,8 @@ from playwright.sync_api import BrowserContext, Route, expect
 
 from tests.browser.conftest import PageProblems, Shots
 from tests.browser.spa import Spa
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 
 def _code(sim: Sim, username: str) -> str:

@@ -10,8 +10,8 @@ from playwright.sync_api import BrowserContext, Response, expect
 
 from tests.browser.conftest import PageProblems, Shots
 from tests.browser.spa import Spa
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 DEMO = "demo@example.com"
 

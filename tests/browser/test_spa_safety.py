@@ -8,8 +8,8 @@ from playwright.sync_api import Browser, BrowserContext, expect
 
 from tests.browser.conftest import PageProblems, Shots
 from tests.browser.spa import Spa
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 HOSTILE_NAME = '<img src=x id="pwned-name"><b>Eve</b>'
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from app.sessions.ticket import TicketCodec
-from tests.e2e.conftest import SECRET, BffFactory, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import SECRET, BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, set_cookies, start
 
 MAX_LIFETIME = 43200  # the default BFF_SESSION_MAX_LIFETIME

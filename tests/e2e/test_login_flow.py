@@ -9,8 +9,8 @@ import httpx
 import pytest
 import redis
 
-from tests.e2e.conftest import BffFactory, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import Clock, answer, mechanism, ok, password, poll, start, start_oob
 
 ADVANCE = "/Security/AdvanceAuthentication"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.e2e.conftest import BffFactory
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory
 
 ROUTES = ["/auth/login", "/auth/advance", "/auth/poll", "/auth/cancel", "/auth/logout"]
 # Scalars the routes care about, among arbitrary ones: real field names and plausible values.
@@ -58,7 +58,7 @@ def _substitute(body: Any, real: str) -> Any:
 def fuzz_bff(sim_server: ServerThread, redis_server: Any) -> Iterator[ServerThread]:
     from app.main import create_app
     from app.settings import Settings
-    from tests.e2e.conftest import SECRET
+    from tests.support.bff_fixtures import SECRET
 
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import BffFactory, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, start, start_oob
 
 ALLOWED = "https://app.example.com"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.conftest import BffFactory, Sim
+from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import answer, mechanism, ok, password, start, start_oob
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from app.logs import JsonFormatter
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 from tests.support.bff_login import answer, mechanism, ok, start, start_oob
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.e2e.conftest import Sim
+from tests.support.bff_fixtures import Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, password, poll, start, start_oob
 
 

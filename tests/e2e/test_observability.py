@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from app.logs import JsonFormatter, configure_logging
-from tests.e2e.conftest import BffFactory, Sim
+from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, start
 
 

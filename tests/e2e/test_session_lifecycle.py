@@ -11,8 +11,8 @@ import redis
 
 from app.sessions.service import user_index_key
 from app.sessions.ticket import TicketCodec
-from tests.e2e.conftest import SECRET, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import SECRET, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, start
 
 IDLE = 1800  # the default BFF_SESSION_IDLE_TIMEOUT

@@ -10,8 +10,8 @@ import httpx
 import redis
 
 from app.sessions.ticket import TicketCodec
-from tests.e2e.conftest import SECRET, BffFactory, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import SECRET, BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, password, start, start_oob
 from tests.support.redis_server import RedisServer
 

@@ -13,8 +13,8 @@ import pytest
 from app.main import create_app
 from app.settings import Settings
 from simulator.app import create_app as create_simulator
-from tests.e2e.conftest import SECRET, Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import SECRET, Sim
 
 ALICE = "alice@example.com"
 ALICE_PASSWORD = "alice-pass-1"

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import SECRET, Sim
 from tests.faults.conftest import ALICE
+from tests.support.bff_fixtures import SECRET, Sim
 from tests.support.ports import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]

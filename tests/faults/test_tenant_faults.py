@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Sim
 from tests.faults.conftest import ALICE, ALICE_PASSWORD, StartBff, browser, login
+from tests.support.bff_fixtures import Sim
 from tests.support.ports import free_port
 
 START = "/Security/StartAuthentication"

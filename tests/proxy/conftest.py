@@ -1,6 +1,6 @@
 """Proxy fixtures: the real BFF under uvicorn on real Redis, against the simulator or a test-only upstream.
 
-``make_bff``, ``sim`` and ``sim_server`` are the whole-system fixtures of tests/e2e (imported, not copied).
+``make_bff``, ``sim`` and ``sim_server`` are the shared whole-system fixtures (tests/support/bff_fixtures.py).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 
 from app.settings import Settings
 from bench.seed import seed
-from tests.e2e.conftest import SECRET, BffFactory, Sim, make_bff, sim, sim_server  # noqa: F401
 from tests.proxy.upstream_app import UpstreamState, upstream_app
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import SECRET, BffFactory, Sim
 
 #: Rules the simulator-backed tests use: one of each form (exact, any method, one segment, the rest).
 SIM_RULES = "POST /UPRest/GetUPData, * /Sim/Echo, GET /Security/*, POST /Docs/**"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.conftest import BffFactory, Sim
 from tests.proxy.conftest import client_for, login, seeded_cookie
 from tests.proxy.upstream_app import UpstreamState
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory, Sim
 
 BROWSER_HEADERS = {
     "Content-Type": "application/json",

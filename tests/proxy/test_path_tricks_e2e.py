@@ -11,10 +11,10 @@ import asyncio
 import httpx
 import pytest
 
-from tests.e2e.conftest import BffFactory, Sim
 from tests.proxy.conftest import client_for, login
 from tests.security.test_path_tricks import RULES, TRICKS
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory, Sim
 
 CORPUS_RULES = ", ".join(str(rule) for rule in RULES.rules)
 # Bytes the server's HTTP parser refuses in a request line (400) before any app sees it: space, controls,

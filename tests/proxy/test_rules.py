@@ -7,9 +7,9 @@ import pytest
 
 from app.security.allowlist import AllowList
 from app.settings import load_settings_or_exit
-from tests.e2e.conftest import Sim
 from tests.proxy.conftest import SIM_RULES, client_for
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 # (method, path after /api, allowed by SIM_RULES)
 CASES = [

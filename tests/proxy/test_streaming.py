@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.e2e.conftest import BffFactory
 from tests.proxy.conftest import client_for, seeded_cookie
 from tests.proxy.upstream_app import UpstreamState, pattern
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import BffFactory
 
 MIB = 1024 * 1024
 RULES = "GET /big, * /upload, * /echo"

@@ -12,8 +12,8 @@ import pytest
 from app.metrics import Metrics
 from app.proxy import Proxy, Upstream
 from app.settings import Settings
-from tests.e2e.conftest import Sim
 from tests.support.asgi_server import ServerThread
+from tests.support.bff_fixtures import Sim
 
 
 async def test_a_post_without_the_csrf_header_never_reaches_the_tenant(

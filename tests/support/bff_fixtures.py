@@ -1,4 +1,8 @@
-"""Whole-system fixtures: the simulator and the BFF under real uvicorn, a real redis-server, real HTTP."""
+"""Whole-system fixtures: the simulator and the BFF under real uvicorn, a real redis-server, real HTTP.
+
+One pytest plugin (``pytest_plugins`` in tests/conftest.py) for every test package that needs them; a package
+with a simulator of its own (tests/simulator, tests/identity) overrides ``sim`` and ``sim_server`` locally.
+"""
 
 from __future__ import annotations
 
