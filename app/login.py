@@ -207,7 +207,9 @@ def _present(state: LoginState) -> ChallengeStep:
 
 def _mechanism(state: LoginState, mechanism: str) -> Mechanism:
     challenge = state.package.challenges[state.index]
+    wanted = mechanism.encode()
     for bid, mech in zip(state.ids, challenge.mechanisms, strict=True):
-        if secrets.compare_digest(bid, mechanism):
+        # Bytes: compare_digest raises TypeError on non-ASCII str, and an id is whatever the browser sent.
+        if secrets.compare_digest(bid.encode(), wanted):
             return mech
     raise InvalidRequest()

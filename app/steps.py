@@ -82,6 +82,8 @@ _VISIBLE = r"[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
 USERNAME_PATTERN = rf"^{_TEXT}*{_VISIBLE}{_TEXT}*$"
 
 Answer = Annotated[str, Field(max_length=_MAX_ANSWER)]
+#: The alphabet the BFF's own mechanism ids are written in (``secrets.token_urlsafe``).
+MECHANISM_ID_PATTERN = r"^[A-Za-z0-9_-]+$"
 
 
 class LoginRequest(BaseModel):
@@ -100,7 +102,7 @@ class AnswerRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mechanism: str = Field(min_length=1, max_length=64)
+    mechanism: str = Field(min_length=1, max_length=64, pattern=MECHANISM_ID_PATTERN)
     answer: Answer | Annotated[dict[str, Answer], Field(min_length=1, max_length=16)]
 
 
@@ -109,7 +111,7 @@ class StartOobRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mechanism: str = Field(min_length=1, max_length=64)
+    mechanism: str = Field(min_length=1, max_length=64, pattern=MECHANISM_ID_PATTERN)
     action: Literal["start_oob"]
 
 
