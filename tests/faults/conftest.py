@@ -12,7 +12,6 @@ import pytest
 
 from app.main import create_app
 from app.settings import Settings
-from simulator.app import create_app as create_simulator
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import SECRET, Sim
 
@@ -20,16 +19,10 @@ ALICE = "alice@example.com"
 ALICE_PASSWORD = "alice-pass-1"
 
 
-@pytest.fixture(scope="session")
-def fault_sim_server() -> Iterator[ServerThread]:
-    with ServerThread(create_simulator()) as server:
-        yield server
-
-
 @pytest.fixture
-def fault_sim(fault_sim_server: ServerThread) -> Iterator[Sim]:
+def fault_sim(sim_server: ServerThread) -> Iterator[Sim]:
     """The simulator's controls, reset before and after (faults must not leak into the next test)."""
-    controls = Sim(fault_sim_server.url)
+    controls = Sim(sim_server.url)
     controls.post("/_sim/reset")
     yield controls
     controls.post("/_sim/reset")
@@ -54,12 +47,12 @@ def bff_settings(tenant_url: str, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def start_bff(fault_sim_server: ServerThread) -> Iterator[StartBff]:
+def start_bff(sim_server: ServerThread) -> Iterator[StartBff]:
     """``start_bff(bff_redis_url=...)``: a BFF under uvicorn against the simulator; stopped after the test."""
     started: list[ServerThread] = []
 
     def start(**overrides: Any) -> ServerThread:
-        server = ServerThread(create_app(bff_settings(fault_sim_server.url, **overrides))).start()
+        server = ServerThread(create_app(bff_settings(sim_server.url, **overrides))).start()
         started.append(server)
         return server
 

@@ -169,11 +169,11 @@ def sync_login(base_url: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def target(fault_sim_server: ServerThread, redis_server: RedisServer) -> Iterator[tuple[ServerThread, str]]:
+def target(sim_server: ServerThread, redis_server: RedisServer) -> Iterator[tuple[ServerThread, str]]:
     """One BFF for the whole corpus, believing X-Forwarded-For from loopback (so the XFF walk runs), and a
     live session on it."""
     settings = bff_settings(
-        fault_sim_server.url,
+        sim_server.url,
         bff_redis_url=redis_server.url,
         bff_trusted_proxies="127.0.0.1/32",
         bff_login_rate_limit="100000/60,100000/60",
