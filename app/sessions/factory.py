@@ -15,20 +15,17 @@ from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff, NoBackoff
 
 from app.sessions.memory_store import MemoryStore
-from app.sessions.redis_store import RedisStore
+from app.sessions.redis_store import DEFAULT_TIMEOUT, RedisStore
 from app.sessions.store import Store
 from app.settings import Settings
 
 log = logging.getLogger("bff.sessions")
 
-#: Seconds for connecting and for each reply. A session read is one small GET: anything slower is an outage,
-#: and the route answers 503 quickly instead of holding the browser.
-DEFAULT_TIMEOUT = 2.0
-
 
 def _client_options(timeout: float) -> dict[str, Any]:
     return {
-        "socket_timeout": timeout,
+        # None, not redis-py's default: RedisStore bounds each call itself (see RedisStore._call for why).
+        "socket_timeout": None,
         "socket_connect_timeout": timeout,
         # One quick retry: a pooled connection left over from before a Redis restart fails once, and the
         # retry on a fresh connection succeeds. More retries would only delay the 503 during an outage.
@@ -56,7 +53,7 @@ def open_store(
     options = _client_options(timeout)
     if settings.bff_redis_mode == "cluster":
         options.pop("retry")  # the cluster client retries by re-reading the slot map instead
-        return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix)
+        return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix, timeout=timeout)
     if settings.bff_redis_mode == "sentinel":
         # The URL gives what the master connection needs (password, db, TLS); the sentinels give its address.
         parsed = parse_url(url)
@@ -85,5 +82,5 @@ def open_store(
             **master_options,
         )
         master = sentinel.master_for(settings.bff_redis_sentinel_master, redis_class=Redis)
-        return RedisStore(master, prefix=prefix, also_close=sentinel.sentinels)
-    return RedisStore(Redis.from_url(url, **options), prefix=prefix)
+        return RedisStore(master, prefix=prefix, timeout=timeout, also_close=sentinel.sentinels)
+    return RedisStore(Redis.from_url(url, **options), prefix=prefix, timeout=timeout)

@@ -6,10 +6,10 @@ single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see
 
 from __future__ import annotations
 
+import asyncio
 import math
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Any, cast
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -41,24 +41,30 @@ def _ms(seconds: float) -> int:
     return max(1, math.ceil(seconds * 1000))
 
 
-@asynccontextmanager
-async def _translated() -> AsyncIterator[None]:
-    """Turn redis-py's failures (connection, timeout, loading, read-only replica, cluster down) into ours."""
-    try:
-        yield
-    # RedisClusterException is not a RedisError: the cluster client raises it when no node answers.
-    except (RedisError, RedisClusterException, OSError) as exc:
-        # The message names host and command at most, never values; it goes to logs, not to the browser.
-        raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+T = TypeVar("T")
+
+#: Seconds one store call may take, its retry included. A session read is one small GET: anything slower is
+#: an outage, and the route answers 503 quickly instead of holding the browser.
+DEFAULT_TIMEOUT = 2.0
+# redis-py's failures (connection, timeout, loading, read-only replica, cluster down), and our own deadline
+# (TimeoutError is an OSError). RedisClusterException is not a RedisError: the cluster client raises it when
+# no node answers.
+_FAILURES = (RedisError, RedisClusterException, OSError)
 
 
 class RedisStore:
     """The :class:`~app.sessions.store.Store` on Redis: ``RedisStore(Redis.from_url(url), prefix="bff:")``."""
 
     def __init__(
-        self, client: Redis | RedisCluster, prefix: str = "bff:", *, also_close: Sequence[Redis] = ()
+        self,
+        client: Redis | RedisCluster,
+        prefix: str = "bff:",
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        also_close: Sequence[Redis] = (),
     ) -> None:
         self.prefix = prefix
+        self.timeout = timeout
         self._client: Any = client
         # Clients that only serve this one (a sentinel's own connections) and end with it.
         self._also_close = tuple(also_close)
@@ -70,82 +76,83 @@ class RedisStore:
         """The underlying redis-py client."""
         return cast(Redis | RedisCluster, self._client)
 
+    async def _call(self, command: Awaitable[T]) -> T:
+        """Await one redis-py call within ``timeout``; its failures and the deadline become StoreUnavailable.
+
+        The deadline is ours, not redis-py's ``socket_timeout``: that one wraps every write in
+        ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. A call
+        cut off mid-read is cancelled inside redis-py, which then drops that connection rather than reuse it.
+        """
+        try:
+            async with asyncio.timeout(self.timeout):
+                return await command
+        except _FAILURES as exc:
+            # The message names the failure's type only, never values; it goes to logs, not to the browser.
+            raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+
     async def get(self, key: str) -> bytes | None:
-        async with _translated():
-            return cast(bytes | None, await self._client.get(self.prefix + key))
+        return cast(bytes | None, await self._call(self._client.get(self.prefix + key)))
 
     async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
-        async with _translated():
-            pipe = self._client.pipeline(transaction=False)
-            pipe.get(self.prefix + key)
-            pipe.pttl(self.prefix + key)
-            value, pttl = await pipe.execute()
+        pipe = self._client.pipeline(transaction=False)
+        pipe.get(self.prefix + key)
+        pipe.pttl(self.prefix + key)
+        value, pttl = await self._call(pipe.execute())
         if value is None:
             return None, None
         return cast(bytes, value), None if pttl < 0 else pttl / 1000
 
     async def getex(self, key: str, ttl: float) -> bytes | None:
-        async with _translated():
-            return cast(bytes | None, await self._client.getex(self.prefix + key, px=_ms(ttl)))
+        return cast(bytes | None, await self._call(self._client.getex(self.prefix + key, px=_ms(ttl))))
 
     async def ttl(self, key: str) -> float | None:
-        async with _translated():
-            pttl = int(await self._client.pttl(self.prefix + key))
+        pttl = int(await self._call(self._client.pttl(self.prefix + key)))
         return None if pttl < 0 else pttl / 1000
 
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
-        async with _translated():
-            done = await self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists)
-        return bool(done)
+        return bool(
+            await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists))
+        )
 
     async def delete(self, key: str) -> bool:
-        async with _translated():
-            return bool(await self._client.delete(self.prefix + key))
+        return bool(await self._call(self._client.delete(self.prefix + key)))
 
     async def exists_many(self, keys: Sequence[str]) -> list[bool]:
         if not keys:
             return []
-        async with _translated():
-            # One EXISTS per key in a plain pipeline: one round trip, and no cross-slot multi-key command.
-            pipe = self._client.pipeline(transaction=False)
-            for key in keys:
-                pipe.exists(self.prefix + key)
-            return [bool(n) for n in await pipe.execute()]
+        # One EXISTS per key in a plain pipeline: one round trip, and no cross-slot multi-key command.
+        pipe = self._client.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(self.prefix + key)
+        return [bool(n) for n in await self._call(pipe.execute())]
 
     async def hset(self, key: str, field: str, value: bytes, *, min_ttl: float) -> None:
-        async with _translated():
-            await self._hset_script(keys=[self.prefix + key], args=[field, value, _ms(min_ttl)])
+        await self._call(self._hset_script(keys=[self.prefix + key], args=[field, value, _ms(min_ttl)]))
 
     async def hget(self, key: str, field: str) -> bytes | None:
-        async with _translated():
-            return cast(bytes | None, await self._client.hget(self.prefix + key, field))
+        return cast(bytes | None, await self._call(self._client.hget(self.prefix + key, field)))
 
     async def hgetall(self, key: str) -> dict[str, bytes]:
-        async with _translated():
-            raw = await self._client.hgetall(self.prefix + key)
+        raw = await self._call(self._client.hgetall(self.prefix + key))
         return {k.decode(): v for k, v in raw.items()}
 
     async def hdel(self, key: str, *fields: str) -> int:
         if not fields:
             return 0
-        async with _translated():
-            return int(await self._client.hdel(self.prefix + key, *fields))
+        return int(await self._call(self._client.hdel(self.prefix + key, *fields)))
 
     async def incr(self, key: str, ttl: float) -> int:
-        async with _translated():
-            return int(await self._incr_script(keys=[self.prefix + key], args=[_ms(ttl)]))
+        return int(await self._call(self._incr_script(keys=[self.prefix + key], args=[_ms(ttl)])))
 
     async def ping(self) -> None:
-        async with _translated():
-            if isinstance(self._client, RedisCluster):
-                # A cluster client PINGs one node, which answers PONG while another master is down and its
-                # slots refuse every session: readiness must hear from every master.
-                await self._client.ping(target_nodes=RedisCluster.PRIMARIES)
-            else:
-                await self._client.ping()
+        if isinstance(self._client, RedisCluster):
+            # A cluster client PINGs one node, which answers PONG while another master is down and its
+            # slots refuse every session: readiness must hear from every master.
+            await self._call(self._client.ping(target_nodes=RedisCluster.PRIMARIES))
+        else:
+            await self._call(self._client.ping())
 
     async def aclose(self) -> None:
-        async with _translated():
-            await self._client.aclose()
-            for client in self._also_close:
-                await client.aclose()
+        await self._call(self._client.aclose())
+        for client in self._also_close:
+            await self._call(client.aclose())
