@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.hashes import SHA256
@@ -18,6 +17,16 @@ BUCKET_LABEL = b"bff/rate-bucket/v1"
 
 def _derive(secret: bytes, label: bytes) -> bytes:
     return HKDF(algorithm=SHA256(), length=32, salt=None, info=label).derive(secret)
+
+
+def _keyed_hash(key: bytes, data: bytes, size: int) -> str:
+    """``size`` bytes of keyed BLAKE2b over ``data``, as hex.
+
+    BLAKE2b has a keyed mode of its own (a PRF, what these names need) and CPython implements it in C:
+    about a quarter of the instructions of an HMAC-SHA256 through OpenSSL 3, and ``log_id`` runs on every
+    proxied call.
+    """
+    return hashlib.blake2b(data, key=key, digest_size=size).hexdigest()
 
 
 class Keyring:
@@ -46,12 +55,12 @@ class Keyring:
 
     def public_id(self, session_id: bytes) -> str:
         """The session's opaque public id: a keyed hash, neither the raw id nor its storage key."""
-        return hmac.new(self._public_key, session_id, hashlib.sha256).hexdigest()[:32]
+        return _keyed_hash(self._public_key, session_id, 16)
 
     def log_id(self, session_id: bytes) -> str:
         """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
-        return hmac.new(self._log_key, session_id, hashlib.sha256).hexdigest()[:16]
+        return _keyed_hash(self._log_key, session_id, 8)
 
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""
-        return hmac.new(self._bucket_key, value.encode(), hashlib.sha256).hexdigest()[:32]
+        return _keyed_hash(self._bucket_key, value.encode(), 16)
