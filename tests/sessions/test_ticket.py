@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import re
 import time
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from itsdangerous import Signer
-from itsdangerous.encoding import base64_encode
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from app.sessions.memory_store import MemoryStore
 from app.sessions.service import SessionService
-from app.sessions.ticket import ID_BYTES, KEY_BYTES, Ticket, TicketCodec
+from app.sessions.ticket import ID_BYTES, KEY_BYTES, Ticket, TicketCodec, _canonical_b64
 
 NEW = b"n" * 40
 OLD = b"o" * 40
@@ -146,3 +147,19 @@ def test_session_and_login_tickets_do_not_cross() -> None:
     assert login.load(SESSION.dump(ticket)) is None
     assert SESSION.load(login.dump(ticket)) is None
     assert login.load(login.dump(ticket)) == ticket
+
+
+@given(st.binary(max_size=80))
+def test_canonical_shape_accepts_exactly_the_encoders_spelling(data: bytes) -> None:
+    shape = re.compile(_canonical_b64(len(data)))
+    spelled = base64_encode(data).decode()
+    assert shape.fullmatch(spelled)
+    assert base64_decode(spelled) == data
+    # Every other last character either decodes to other bytes or is a spare-bit twin: none may pass.
+    for char in _B64:
+        other = spelled[:-1] + char if spelled else char
+        if other != spelled:
+            assert shape.fullmatch(other) is None or base64_decode(other) != data
+    assert shape.fullmatch(spelled + "A") is None
+    if spelled:
+        assert shape.fullmatch(spelled[:-1]) is None
