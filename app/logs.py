@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
-from typing import Any
+from json.encoder import encode_basestring_ascii
+from typing import Any, cast
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -23,6 +25,45 @@ audit_log = logging.getLogger("bff.audit")
 
 #: Third-party loggers that log request and response headers at DEBUG.
 _HEADER_LOGGERS = ("httpx", "httpcore", "hpack", "aiohttp", "redis")
+
+
+# For values the fast path below does not spell itself; made once (json.dumps builds an encoder per call).
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+# Field names as JSON strings, escaped once each: they come from the code, so the set stays small.
+_KEYS: dict[str, str] = {}
+
+
+def _json_value(value: object) -> str:
+    """``value`` as JSON, as ``json.dumps(value, default=str)`` spells it.
+
+    The scalars every line carries are spelled here: the encoder's own set-up costs more than a whole access
+    line (this formatter runs once per request).
+    """
+    kind = type(value)  # exact types: a bool is an int, and a str subclass may spell itself otherwise
+    if kind is str:
+        return encode_basestring_ascii(cast(str, value))
+    if kind is int or (kind is float and math.isfinite(cast(float, value))):
+        return repr(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return _ENCODER.encode(value)
+
+
+_OWN = frozenset({"time", "level", "logger"})
+
+
+def _json_key(key: str) -> str:
+    """``key`` as a JSON string, remembered: field, level and logger names come from the code, and are few."""
+    spelled = _KEYS.get(key)
+    if spelled is None:
+        spelled = encode_basestring_ascii(key)
+        if len(_KEYS) < 1024:
+            _KEYS[key] = spelled
+    return spelled
 
 
 class JsonFormatter(logging.Formatter):
@@ -38,19 +79,20 @@ class JsonFormatter(logging.Formatter):
         if stamp[0] != second:
             stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
             self._stamp = stamp
-        entry: dict[str, Any] = {
-            "time": f"{stamp[1]}.{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        parts = [
+            f'{{"time":"{stamp[1]}.{int(record.msecs):03d}Z"',
+            '"level":' + _json_key(record.levelname.lower()),
+            '"logger":' + _json_key(record.name),
+            '"message":' + _json_value(record.getMessage()),
+        ]
         for key, value in record.__dict__.items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+            # An extra field may not pose as one of the four above.
+            if key not in _RESERVED and key not in _OWN and not key.startswith("_"):
+                parts.append(_json_key(key) + ":" + _json_value(value))
         if record.exc_info and record.exc_info[0] is not None:
             # The exception's type only: a traceback's locals and messages can carry secrets.
-            entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, default=str, separators=(",", ":"))
+            parts.append('"exception":' + _json_value(record.exc_info[0].__name__))
+        return ",".join(parts) + "}"
 
 
 def configure_logging(level: str = "INFO") -> None:
