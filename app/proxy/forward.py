@@ -18,6 +18,7 @@ import gc
 import logging
 import re
 import time
+from collections.abc import Callable
 
 import aiohttp
 from fastapi.responses import Response
@@ -67,6 +68,9 @@ _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
 # Set in the scope once the tenant's status line has gone to the browser: no error answer is possible after.
 _STARTED = "bff.proxy.started"
 
+#: A check run before anything else, on the scope alone: the error to answer, or None to go on.
+Guard = Callable[[Scope], BFFError | None]
+
 
 class Proxy:
     """The /api data plane for one app: ``Proxy(settings, metrics)``, opened and closed by the lifespan."""
@@ -81,6 +85,8 @@ class Proxy:
         self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
         self._sessions: SessionService | None = None
         self._upstream: Upstream | None = None
+        #: The middleware checks the app runs here instead of as layers (ProxyFirstFastAPI.build_api_stack).
+        self.guards: tuple[Guard, ...] = ()
 
     async def open(self, sessions: SessionService, upstream: Upstream | None = None) -> None:
         """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
@@ -103,6 +109,11 @@ class Proxy:
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one request under /api: forward it, or answer the documented error."""
+        for guard in self.guards:
+            error = guard(scope)
+            if error is not None:
+                await send_error(send, error)
+                return
         try:
             response, session = await self._call(scope, receive)
         except BrowserGone:

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.proxy.forward import Proxy
+from app.proxy.forward import Guard, Proxy
 from app.proxy.inbound import is_api_path
 
 #: The access log's and metrics' route label for every proxied call (bounded: never the raw path).
@@ -34,10 +34,22 @@ class ProxyFirstFastAPI(FastAPI):
         self._api_stack: ASGIApp | None = None
 
     def build_api_stack(self) -> ASGIApp:
-        """The proxy wrapped in the user middleware, outermost first, exactly as the router would be."""
+        """The proxy wrapped in the user middleware, outermost first, exactly as the router would be.
+
+        A middleware that offers ``api_guard(scope) -> BFFError | None`` (a check that needs nothing but the
+        scope) and sits directly around the proxy is run by the proxy as a function call rather than as a
+        layer: the same checks in the same order, with two coroutine frames fewer on every proxied call.
+        """
         stack: ASGIApp = self.proxy.handle
+        guards: list[Guard] = []
         for cls, args, kwargs in reversed(self.user_middleware):
-            stack = cls(stack, *args, **kwargs)
+            middleware = cls(stack, *args, **kwargs)
+            guard = getattr(middleware, "api_guard", None)
+            if guard is not None and stack == self.proxy.handle:
+                guards.insert(0, guard)  # outer middleware checks first, as its layer would
+            else:
+                stack = middleware
+        self.proxy.guards = tuple(guards)
         return stack
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -104,6 +104,20 @@ def check_origin(headers: Headers, *, scheme: str, host: str | None, allowed: fr
         raise OriginRefused()
 
 
+# The three headers the guard reads, found in one pass over the request's headers.
+_WATCHED = {b"origin": 0, b"host": 1, b"x-csrf": 2}
+
+
+def _watched(headers: Iterable[tuple[bytes, bytes]]) -> list[str | None]:
+    """[Origin, Host, X-CSRF] of ASGI ``headers``: None when absent, "" when repeated (ambiguous)."""
+    found: list[str | None] = [None, None, None]
+    for name, value in headers:
+        slot = _WATCHED.get(name.lower())
+        if slot is not None:
+            found[slot] = "" if found[slot] is not None else value.decode("latin-1")
+    return found
+
+
 def guarded(path: str) -> bool:
     """True for paths under ``/auth`` or ``/api`` (case-insensitive, extra leading slashes ignored)."""
     # Broader than the router (which is case-sensitive) on purpose: guarding too much costs nothing here.
@@ -118,22 +132,24 @@ class CsrfOriginMiddleware:
         self.app = app
         self.allowed = normalise_origins(frozenset(allowed_origins))
 
+    def refusal(self, scope: Scope) -> BFFError | None:
+        """The error a guarded request earns (foreign Origin, missing X-CSRF), or None to let it through."""
+        origin, host, x_csrf = _watched(scope["headers"])
+        # Origin first: a foreign page is the more telling refusal when both checks fail.
+        if not origin_ok(origin, scheme=scope.get("scheme", "http"), host=host, allowed=self.allowed):
+            return OriginRefused()
+        if not csrf_ok(scope["method"], x_csrf):
+            return CsrfRequired()
+        return None
+
+    #: Run by the proxy itself for /api (see app.proxy.middleware): every /api path is guarded.
+    api_guard = refusal
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not guarded(scope["path"]):
             await self.app(scope, receive, send)
             return
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        # Origin first: a foreign page is the more telling refusal when both checks fail.
-        error: BFFError | None = None
-        if not origin_ok(
-            _single(headers, "origin"),
-            scheme=scope.get("scheme", "http"),
-            host=_single(headers, "host"),
-            allowed=self.allowed,
-        ):
-            error = OriginRefused()
-        elif not csrf_ok(scope["method"], _single(headers, "x-csrf")):
-            error = CsrfRequired()
+        error = self.refusal(scope)
         if error is None:
             await self.app(scope, receive, send)
             return

@@ -15,7 +15,7 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import BodyTimeout, BodyTooLarge, HeadersTooLarge, send_error
+from app.errors import BFFError, BodyTimeout, BodyTooLarge, HeadersTooLarge, send_error
 
 #: The header budget: as much as Node's default (16 KiB); a larger set is almost always an attack or a bug.
 MAX_HEADER_BYTES = 16 * 1024
@@ -43,13 +43,19 @@ class RequestLimitsMiddleware:
         self.body_timeout = body_timeout
         self.streamed_prefix = streamed_prefix
 
+    def api_guard(self, scope: Scope) -> BFFError | None:
+        """The refusal for a request the proxy streams (/api): the header budget (the body has its own)."""
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
+            return HeadersTooLarge()
+        return None
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
-        if sum(len(k) + len(v) for k, v in headers) > self.max_header_bytes:
-            await send_error(send, HeadersTooLarge())
+        error = self.api_guard(scope)
+        if error is not None:
+            await send_error(send, error)
             return
         if scope["path"].startswith(self.streamed_prefix) or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)

@@ -8,9 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.middleware import Middleware
 
+from app.access import AccessMiddleware
 from app.metrics import Metrics
 from app.proxy import Proxy, Upstream
+from app.proxy.middleware import ProxyFirstFastAPI
+from app.security.csrf import CsrfOriginMiddleware
+from app.security.limits import RequestLimitsMiddleware
 from app.settings import Settings
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
@@ -110,3 +115,50 @@ async def test_an_unexpected_error_in_the_proxy_is_the_json_500_not_a_traceback(
         "message": "The request could not be completed.",
     }
     assert any(r.message == "unexpected error in the proxy" for r in caplog.records)
+
+
+async def test_oversized_headers_on_api_are_refused_before_the_csrf_check(
+    alice: httpx.AsyncClient, sim: Sim
+) -> None:
+    # Both guards fail: the outer middleware (limits) answers, as it did when both were layers.
+    sim.http.delete("/_sim/calls")
+    del alice.headers["X-CSRF"]
+    response = await alice.post(
+        "/api/UPRest/GetUPData",
+        json={},
+        headers={"Origin": "https://evil.example", "X-Padding": "a" * 17_000},
+    )
+    assert response.status_code == 431 and response.json()["error"] == "headers_too_large"
+    assert sim.calls() == []
+
+
+def _api_stack(*middleware: Middleware) -> tuple[object, Proxy]:
+    settings = Settings(_env_file=None, bff_cookie_secure=False)  # type: ignore[call-arg]
+    proxy = Proxy(settings, Metrics())
+    app = ProxyFirstFastAPI(proxy=proxy)
+    for entry in reversed(middleware):  # add_middleware wraps: the first listed ends up outermost
+        app.add_middleware(entry.cls, *entry.args, **entry.kwargs)
+    return app.build_api_stack(), proxy
+
+
+def test_guards_next_to_the_proxy_run_inside_it_in_middleware_order() -> None:
+    stack, proxy = _api_stack(
+        Middleware(AccessMiddleware, metrics=Metrics()),
+        Middleware(RequestLimitsMiddleware),
+        Middleware(CsrfOriginMiddleware),
+    )
+    assert isinstance(stack, AccessMiddleware) and stack.app == proxy.handle
+    owners = [type(getattr(guard, "__self__", None)) for guard in proxy.guards]
+    assert owners == [RequestLimitsMiddleware, CsrfOriginMiddleware]
+
+
+def test_a_guard_outside_another_layer_stays_a_layer() -> None:
+    # Running it inside the proxy would move it past the access layer: order is kept instead.
+    stack, proxy = _api_stack(
+        Middleware(CsrfOriginMiddleware),
+        Middleware(AccessMiddleware, metrics=Metrics()),
+        Middleware(RequestLimitsMiddleware),
+    )
+    assert isinstance(stack, CsrfOriginMiddleware)
+    assert isinstance(stack.app, AccessMiddleware) and stack.app.app == proxy.handle
+    assert [type(getattr(guard, "__self__", None)) for guard in proxy.guards] == [RequestLimitsMiddleware]
