@@ -194,6 +194,9 @@ class AllowList:
     rules: tuple[Rule, ...]
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _wild: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+    # (method, raw path) -> verdict. The rules never change and an SPA calls the same few paths over and
+    # over, so each is judged once; bounded, so a client sending endless new paths only empties it.
+    _verdicts: dict[tuple[str, bytes], bool] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         exact = frozenset(f"{r.method} {r.path}" for r in self.rules if r.is_exact)
@@ -202,6 +205,7 @@ class AllowList:
         compiled = re.compile("|".join(f"(?:{p})" for p in wild)) if wild else None
         object.__setattr__(self, "_exact", exact)
         object.__setattr__(self, "_wild", compiled)
+        object.__setattr__(self, "_verdicts", {})
 
     @classmethod
     def from_text(cls, text: str) -> AllowList:
@@ -218,8 +222,19 @@ class AllowList:
 
     def allows_raw(self, method: str, raw_path: bytes) -> bool:
         """Normalise ``raw_path`` (the raw bytes after ``/api``) and match it; ambiguous paths are refused."""
-        path = normalise_path(raw_path)
-        return path is not None and self.allows(method, path)
+        key = (method, raw_path)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            path = normalise_path(raw_path)
+            verdict = path is not None and self.allows(method, path)
+            if len(self._verdicts) >= MAX_VERDICTS:
+                self._verdicts.clear()
+            self._verdicts[key] = verdict
+        return verdict
+
+
+#: Verdicts an allow-list remembers (see AllowList._verdicts).
+MAX_VERDICTS = 1024
 
 
 def _method_list() -> str:

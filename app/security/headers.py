@@ -116,19 +116,43 @@ def request_headers_for_upstream(
 
 def response_headers_for_browser(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:
     """The tenant's end-to-end headers minus cookies, hop-by-hop, origin-scoped policies and bad values."""
-    pairs = list(headers)
-    named = connection_tokens(pairs)
     kept: HeaderList = []
-    for raw_name, value in pairs:
-        name = raw_name.lower()
-        if (
-            name in HOP_BY_HOP
-            or name in named
-            or name in BROWSER_DROPPED_HEADERS
-            or name.startswith(_BROWSER_DROPPED_PREFIXES)
-            or not _FIELD_NAME.fullmatch(name)
-            or not safe_header_value(value)
-        ):
+    named: frozenset[bytes] = frozenset()
+    for raw_name, value in headers:
+        name = _browser_name(raw_name)
+        if name is None:
+            if raw_name.lower() == b"connection":
+                named = named | connection_tokens([(b"connection", value)])
             continue
-        kept.append((name, value))
+        if safe_header_value(value):
+            kept.append((name, value))
+    if named:
+        kept = [(name, value) for name, value in kept if name not in named]
     return kept
+
+
+# Verdicts on response header names, remembered: a tenant sends the same dozen names on every answer, and
+# judging one costs more than the rest of the header's handling. Bounded, so odd names cannot grow it.
+_NAME_VERDICTS: dict[bytes, bytes | None] = {}
+_MAX_VERDICTS = 512
+
+
+def _browser_name(raw_name: bytes) -> bytes | None:
+    """The lower-case name when a header of that name may reach the browser, else None."""
+    try:
+        return _NAME_VERDICTS[raw_name]
+    except KeyError:
+        pass
+    name = raw_name.lower()
+    verdict: bytes | None = name
+    if (
+        name in HOP_BY_HOP
+        or name in BROWSER_DROPPED_HEADERS
+        or name.startswith(_BROWSER_DROPPED_PREFIXES)
+        or not _FIELD_NAME.fullmatch(name)
+    ):
+        verdict = None
+    if len(_NAME_VERDICTS) >= _MAX_VERDICTS:
+        _NAME_VERDICTS.clear()
+    _NAME_VERDICTS[raw_name] = verdict
+    return verdict

@@ -7,7 +7,7 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from app.security.allowlist import METHODS, AllowList, Rule, encode_path, normalise_path
+from app.security.allowlist import MAX_VERDICTS, METHODS, AllowList, Rule, encode_path, normalise_path
 
 RULES = AllowList.from_text(
     "POST /UPRest/GetUPData, GET /Public/*, GET /Docs/**, * /Open/*/Read, DELETE /Tree/*/**, GET /a/b"
@@ -129,3 +129,23 @@ def test_normalise_path_never_raises_and_returns_only_clean_paths(raw: bytes) ->
 @given(method=methods, raw=st.binary(max_size=40))
 def test_allow_list_never_raises_on_arbitrary_bytes(method: str, raw: bytes) -> None:
     assert RULES.allows_raw(method, raw) in (True, False)
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(METHODS)), st.binary(max_size=40)), max_size=30))
+def test_remembered_verdicts_equal_fresh_ones(calls: list[tuple[str, bytes]]) -> None:
+    # One long-lived list (verdicts remembered across calls and methods) against a fresh judgment each time.
+    for method, raw in calls + calls:
+        path = normalise_path(raw)
+        fresh = path is not None and RULES.allows(method, path)
+        assert RULES.allows_raw(method, raw) is fresh
+
+
+def test_a_verdict_is_per_method_and_the_memory_is_bounded() -> None:
+    rules = AllowList.from_text("GET /a/b")
+    assert rules.allows_raw("GET", b"/a/b") is True
+    assert rules.allows_raw("POST", b"/a/b") is False
+    assert rules.allows_raw("GET", b"/a/b") is True
+    for n in range(MAX_VERDICTS * 2):
+        assert rules.allows_raw("GET", f"/a/{n}".encode()) is False
+    assert len(rules._verdicts) <= MAX_VERDICTS
+    assert rules.allows_raw("GET", b"/a/b") is True and rules.allows_raw("GET", b"/a/%62") is False
