@@ -62,9 +62,11 @@ NATIVE_CLIENT = [("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", 
 # The BFF's own server stamps Date and Server, and the access layer sets X-Request-ID: the tenant's copies
 # would be second values of single-valued fields.
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
-# Cheap filters before parsing JSON: only a body that says "success": false can be a token rejection. The
-# substring test (memmem) lets most answers skip the regex scan of the whole body, which costs more.
-_MAYBE_REJECTED = re.compile(rb'"success"\s*:\s*false')
+# Cheap filter before parsing JSON: only a body whose "success" key is followed by false can be a token
+# rejection. The key is found with bytes.find (a skipping search; CyberArk writes it first) and the rest is
+# matched there: a regex search would test every byte of the answer.
+_SUCCESS_KEY = b'"success"'
+_IS_FALSE = re.compile(rb"\s*:\s*false")
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
 # Set in the scope once the tenant's status line has gone to the browser: no error answer is possible after.
 _STARTED = "bff.proxy.started"
@@ -257,7 +259,12 @@ def _rejects_token(chunks: list[bytes]) -> bool:
     if not chunks:
         return False
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return b"false" in body and _MAYBE_REJECTED.search(body) is not None and is_token_rejection(body)
+    at = body.find(_SUCCESS_KEY)
+    while at != -1:
+        if _IS_FALSE.match(body, at + len(_SUCCESS_KEY)):
+            return is_token_rejection(body)
+        at = body.find(_SUCCESS_KEY, at + len(_SUCCESS_KEY))
+    return False
 
 
 class _translated:
