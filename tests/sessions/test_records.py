@@ -1,0 +1,46 @@
+"""The session record and index entry at rest: round trips, and None (never an exception) for anything else."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from app.sessions.records import IndexEntry, Record
+
+RECORD = Record(
+    public_id="a" * 32,
+    bearer="token-\u00e9\u2603",
+    user={"id": "u1", "username": "demo@example.com", "display_name": 'Dé "mo"'},
+    created_at=1.5,
+    last_seen_at=2.25,
+    expires_at=3.0,
+    user_agent="Mozilla/5.0",
+    ip="203.0.113.7",
+)
+ENTRY = IndexEntry(ref="s:ab", created_at=1.0, last_seen_at=2.0, expires_at=3.0, user_agent="ua", ip="::1")
+
+
+def test_round_trips() -> None:
+    assert Record.decode(RECORD.encode()) == RECORD
+    assert IndexEntry.decode(ENTRY.encode()) == ENTRY
+
+
+def test_trailing_bytes_wrong_versions_and_missing_fields_are_none() -> None:
+    assert Record.decode(RECORD.encode() + b" {}") is None
+    assert Record.decode(RECORD.encode().replace(b'"v":1', b'"v":2')) is None
+    assert Record.decode(b'{"v":1}') is None
+    assert IndexEntry.decode(ENTRY.encode() + b"x") is None
+    assert IndexEntry.decode(b'{"v":1,"ref":"s:ab"}') is None
+    assert Record.decode(b"\xff" + RECORD.encode()) is None  # not UTF-8
+
+
+@given(st.binary(max_size=200))
+def test_any_bytes_decode_to_none_or_a_record(raw: bytes) -> None:
+    assert Record.decode(raw) is None or isinstance(Record.decode(raw), Record)
+    assert IndexEntry.decode(raw) is None or isinstance(IndexEntry.decode(raw), IndexEntry)
+
+
+@given(st.text(max_size=40))
+def test_any_text_decodes_to_none_or_a_record(text: str) -> None:
+    raw = text.encode()
+    assert Record.decode(raw) is None or isinstance(Record.decode(raw), Record)
