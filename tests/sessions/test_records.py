@@ -1,4 +1,4 @@
-"""The session record and index entry at rest: round trips, and None (never an exception) for anything else."""
+"""Session records and index entries at rest: round trips, and None (never an exception) for anything else."""
 
 from __future__ import annotations
 
