@@ -95,9 +95,7 @@ class Proxy:
         """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
         self._sessions = sessions
         self._upstream = upstream or Upstream.from_settings(self.settings)
-        # Everything built at start-up lives as long as the process: moving it out of the collector's reach
-        # keeps full collections short, and so the latency spikes (p99) they cause under load.
-        gc.freeze()
+        tune_collector()
 
     async def aclose(self) -> None:
         if self._upstream is not None:
@@ -253,6 +251,22 @@ class Proxy:
         await self._sessions.delete(session)
         audit("session_expired", session=session.log_id, reason=reason)
         raise SessionExpired()
+
+
+#: Allocations (minus deallocations) of container objects between two young-generation collections. A
+#: proxied call allocates several hundred and frees nearly all of them by reference counting, so Python's
+#: default (700) collects about once per call, finding next to nothing; at 10,000 the young collections are
+#: ~14x rarer (callgrind: 2% fewer instructions per call). Cycles still die, a little later.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def tune_collector() -> None:
+    """Set the process's garbage collector for serving (idempotent; called when the proxy opens)."""
+    # Everything built at start-up lives as long as the process: moving it out of the collector's reach
+    # keeps full collections short, and so the latency spikes (p99) they cause under load.
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 def _rejects_token(chunks: list[bytes]) -> bool:

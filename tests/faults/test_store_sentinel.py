@@ -63,6 +63,13 @@ async def test_primary_killed_sessions_survive_on_the_promoted_replica(
 
         await wait_until(serving, timeout=FAILOVER_BOUND + 5, interval=0.1)
         back_after = time.monotonic() - killed
+
+        # The watcher's reads (GET and PTTL, through redis-py's pool) and the sliding read above (GETEX, on
+        # the store's own connections) reconnect separately: wait for the watcher's own answer too.
+        async def watcher_served() -> bool:
+            return bool(traffic.answers) and traffic.answers[-1][0] == 200
+
+        await wait_until(watcher_served, timeout=2, interval=0.02)
         promoted_after = sentinels.wait_for_promotion(timeout=5)
         await traffic.stop()
 
@@ -80,5 +87,5 @@ async def test_primary_killed_sessions_survive_on_the_promoted_replica(
     statuses = [status for status, _ in traffic.answers]
     # Only the session's own answers and the outage's 503: never a 500, never a lost session (401).
     assert set(statuses) <= {200, 503}, set(statuses)
-    assert statuses[0] == 200 and statuses[-1] == 200
+    assert statuses[0] == 200 and 503 in statuses
     assert max(seconds for _, seconds in traffic.answers) < ANSWER_BOUND

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from typing import Any
@@ -13,6 +14,7 @@ from starlette.middleware import Middleware
 from app.access import AccessMiddleware
 from app.metrics import Metrics
 from app.proxy import Proxy, Upstream
+from app.proxy.forward import YOUNG_COLLECTION_THRESHOLD
 from app.proxy.middleware import ProxyFirstFastAPI
 from app.security.csrf import CsrfOriginMiddleware
 from app.security.limits import RequestLimitsMiddleware
@@ -162,3 +164,16 @@ def test_a_guard_outside_another_layer_stays_a_layer() -> None:
     assert isinstance(stack, CsrfOriginMiddleware)
     assert isinstance(stack.app, AccessMiddleware) and stack.app.app == proxy.handle
     assert [type(getattr(guard, "__self__", None)) for guard in proxy.guards] == [RequestLimitsMiddleware]
+
+
+async def test_opening_the_proxy_tunes_the_collector_for_serving() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(700, before[1], before[2])
+    proxy = Proxy(Settings(_env_file=None, bff_cookie_secure=False), Metrics())  # type: ignore[call-arg]
+    try:
+        await proxy.open(_BrokenSessions(), upstream=Upstream("http://127.0.0.1:9", timeout=1))  # type: ignore[arg-type]
+        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+    finally:
+        await proxy.aclose()
+        gc.set_threshold(*before)
