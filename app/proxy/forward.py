@@ -206,20 +206,28 @@ class Proxy:
         query: bytes = scope.get("query_string", b"")
         if not valid_query(query):
             raise InvalidRequest()
-        headers: list[tuple[bytes, bytes]] = scope["headers"]
         if self._sessions is None or self._upstream is None:
             raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
-        session = await self._sessions.load(cookie_value(headers, self._cookie_name), slide=True)
+        # One pass sorts out the few headers the proxy reads: the rest are never looked at again.
+        listed: list[tuple[bytes, bytes]] = []  # may go up (and Connection, which can strike one off)
+        cookies: list[tuple[bytes, bytes]] = []
+        lengths: list[tuple[bytes, bytes]] = []
+        for pair in scope["headers"]:
+            name = pair[0]
+            if name in _UPSTREAM_CANDIDATES:
+                listed.append(pair)
+            elif name == b"cookie":
+                cookies.append(pair)
+            elif name == b"content-length":
+                lengths.append(pair)
+        session = await self._sessions.load(cookie_value(cookies, self._cookie_name), slide=True)
         if session is None:
             raise Unauthenticated()
         state = scope.setdefault("state", {})
         state["session"] = session.log_id
 
-        # Only the listed headers (and Connection, which can strike one off) can go up: the rest, the long
-        # Cookie above all, need not be looked at again.
-        listed = [pair for pair in headers if pair[0] in _UPSTREAM_CANDIDATES]
         kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
-        length = content_length(headers)
+        length = content_length(lengths)
         if length is not None and length > self.max_body:
             raise BodyTooLarge()
         reader = RequestBody(receive, self.max_body)
