@@ -54,6 +54,7 @@ def _json_value(value: object) -> str:
 
 
 _OWN = frozenset({"time", "level", "logger"})
+_NOT_EXTRA = _RESERVED | _OWN
 
 
 def _json_key(key: str) -> str:
@@ -85,10 +86,18 @@ class JsonFormatter(logging.Formatter):
             '"logger":' + _json_key(record.name),
             '"message":' + _json_value(record.getMessage()),
         ]
+        keys = _KEYS
         for key, value in record.__dict__.items():
             # An extra field may not pose as one of the four above.
-            if key not in _RESERVED and key not in _OWN and not key.startswith("_"):
-                parts.append(_json_key(key) + ":" + _json_value(value))
+            if key in _NOT_EXTRA or key[:1] == "_":
+                continue
+            # The two helpers inlined for the usual case (a known name, a str value): once per field of
+            # every access line.
+            spelled = keys.get(key) or _json_key(key)
+            if type(value) is str:
+                parts.append(f"{spelled}:{encode_basestring_ascii(value)}")
+            else:
+                parts.append(f"{spelled}:{_json_value(value)}")
         if record.exc_info and record.exc_info[0] is not None:
             # The exception's type only: a traceback's locals and messages can carry secrets.
             parts.append('"exception":' + _json_value(record.exc_info[0].__name__))
