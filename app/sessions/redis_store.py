@@ -53,6 +53,21 @@ DEFAULT_TIMEOUT = 2.0
 _FAILURES = (RedisError, RedisClusterException, OSError)
 
 
+class _Expiry:
+    """What the deadline timer does: cancel the task, and remember that it did."""
+
+    __slots__ = ("cancelling", "fired", "task")
+
+    def __init__(self, task: asyncio.Task[Any]) -> None:
+        self.task = task
+        self.cancelling = task.cancelling()
+        self.fired = False
+
+    def fire(self) -> None:
+        self.fired = True
+        self.task.cancel()
+
+
 class _DirectConnections:
     """Connections of a redis-py pool used one command at a time, outside the client's call path.
 
@@ -134,15 +149,27 @@ class RedisStore:
         """Await one redis-py call within ``timeout``; its failures and the deadline become StoreUnavailable.
 
         The deadline is ours, not redis-py's ``socket_timeout``: that one wraps every write in
-        ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. A call
-        cut off mid-read is cancelled inside redis-py, which then drops that connection rather than reuse it.
+        ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. It is
+        ``asyncio.timeout`` cut to what one call needs (one timer, no state machine): a third of its
+        instructions. A call cut off mid-read is cancelled inside redis-py, and its connection dropped.
         """
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("store calls run inside an asyncio task")  # as asyncio.timeout requires
+        expiry = _Expiry(task)
+        timer = task.get_loop().call_later(self.timeout, expiry.fire)
         try:
-            async with asyncio.timeout(self.timeout):
-                return await command
+            return await command
+        except asyncio.CancelledError:
+            # Ours only when the timer fired and no one else asked to cancel the task meanwhile.
+            if expiry.fired and task.uncancel() <= expiry.cancelling:
+                raise StoreUnavailable("session store failed: TimeoutError") from TimeoutError()
+            raise
         except _FAILURES as exc:
             # The message names the failure's type only, never values; it goes to logs, not to the browser.
             raise StoreUnavailable(f"session store failed: {type(exc).__name__}") from exc
+        finally:
+            timer.cancel()
 
     async def get(self, key: str) -> bytes | None:
         return cast(bytes | None, await self._call(self._client.get(self.prefix + key)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -87,4 +88,43 @@ async def test_hung_redis_times_out_as_store_unavailable(
         assert other is not None and other.bearer == "other"
     loaded = await sessions.load(cookie)
     assert loaded is not None and loaded.bearer == "b"
+    await store.aclose()
+
+
+async def test_the_deadline_is_the_stores_and_leaves_no_cancellation_behind(
+    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+) -> None:
+    store = open_store(settings_for(own_redis.url), timeout=0.3)
+    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
+    assert own_redis.proc is not None
+    own_redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        # Timed out: StoreUnavailable, and the task carries on as if nothing had been cancelled.
+        with pytest.raises(StoreUnavailable) as caught:
+            await sessions.load(cookie)
+        assert isinstance(caught.value.__cause__, TimeoutError)
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+        await asyncio.sleep(0.01)  # no stray CancelledError at the next await
+
+        # Cancelled from outside before the deadline: the cancellation is the caller's, not a store error.
+        loading = asyncio.create_task(sessions.load(cookie))
+        await asyncio.sleep(0.05)
+        loading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loading
+
+        # Cancelled from outside after the deadline fired, before the task ran again: still the caller's.
+        loading = asyncio.create_task(sessions.load(cookie))
+        await asyncio.sleep(0.29)
+        deadline = time.monotonic() + 0.05
+        while time.monotonic() < deadline:  # block the loop past the deadline, so both cancels are pending
+            pass
+        loading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loading
+    finally:
+        own_redis.proc.send_signal(signal.SIGCONT)
+    assert await sessions.load(cookie) is not None
     await store.aclose()
