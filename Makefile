@@ -35,9 +35,9 @@ fmt: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## make test: installs what is missing (redis-server via apt-get as root), lints, runs every test.
+## make test: installs what is missing (redis-server, Chromium, nginx, wrk, valgrind via apt-get as root), lints, runs every test.
 test: venv
-	./scripts/ensure-system-deps.sh chromium
+	./scripts/ensure-system-deps.sh chromium nginx wrk valgrind
 	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
