@@ -201,6 +201,42 @@ def start_nginx(procs: Processes, name: str, conf: str) -> subprocess.Popen[byte
     return procs.start(name, [nginx, "-c", str(path), "-e", str(procs.run / f"{name}.error.log")])
 
 
+def start_store_and_tenant(procs: Processes) -> tuple[int, int, subprocess.Popen[bytes]]:
+    """redis-server (no persistence) and the nginx tenant, both listening: their ports and the tenant."""
+    redis_port, up_port = free_port(), free_port()
+    redis = procs.start(
+        "redis",
+        [
+            "redis-server",
+            "--port",
+            str(redis_port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(procs.run),
+        ],
+    )
+    upstream = start_nginx(procs, "upstream", UPSTREAM_CONF.format(token=TOKEN, port=up_port, body=BODY))
+    wait_port(redis_port, redis)
+    wait_port(up_port, upstream)
+    return redis_port, up_port, upstream
+
+
+def seed_cookie(python: str, env: dict[str, str], tree: Path) -> str:
+    """A session for the bench's bearer, made through the app's own store: the Cookie header value."""
+    seeded = subprocess.run(  # noqa: S603 - fixed argv built here
+        [python, "-m", "bench.seed", "--token", TOKEN],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return seeded.stdout.strip().splitlines()[-1]
+
+
 def bff_env(upstream_port: int, redis_port: int) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     return {
@@ -308,25 +344,9 @@ def main(argv: list[str] | None = None) -> int:
     run = Path(tempfile.mkdtemp(prefix="bff-bench-"))
     procs = Processes(run)
     try:
-        redis_port, up_port, proxy_port = free_port(), free_port(), free_port()
-        redis = procs.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(run),
-            ],
-        )
-        upstream = start_nginx(procs, "upstream", UPSTREAM_CONF.format(token=TOKEN, port=up_port, body=BODY))
+        redis_port, up_port, upstream = start_store_and_tenant(procs)
+        proxy_port = free_port()
         up_group = upstream.pid
-        wait_port(redis_port, redis)
-        wait_port(up_port, upstream)
         targets: dict[str, Target] = {
             "upstream": Target(
                 "upstream", "upstream (direct)", up_port, PATH, auth=f"Bearer {TOKEN}", group=up_group
@@ -339,15 +359,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_port(proxy_port, nginx)
             targets["nginx"] = Target("nginx", "nginx proxy", proxy_port, "/api" + PATH, group=nginx.pid)
         env = bff_env(up_port, redis_port)
-        seeded = subprocess.run(
-            [str(PYTHON), "-m", "bench.seed", "--token", TOKEN],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        cookie = seeded.stdout.strip().splitlines()[-1]
+        cookie = seed_cookie(str(PYTHON), env, ROOT)
         for name, workers in (("bff", 1), ("bff2", 2)):
             if name not in wanted:
                 continue

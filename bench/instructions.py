@@ -26,15 +26,13 @@ import tempfile
 from pathlib import Path
 
 from bench.harness import (
-    BODY,
     PATH,
     PYTHON,
-    TOKEN,
-    UPSTREAM_CONF,
     Processes,
     bff_env,
     free_port,
-    start_nginx,
+    seed_cookie,
+    start_store_and_tenant,
     wait_port,
 )
 
@@ -78,15 +76,7 @@ def total_instructions(path: str) -> int:
 def count(tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, python: str) -> float:
     """Instructions per call for the BFF in ``tree``."""
     env = {**env, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
-    seeded = subprocess.run(  # noqa: S603
-        [python, "-m", "bench.seed", "--token", TOKEN],
-        env=env,
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    cookie = seeded.stdout.strip().splitlines()[-1]
+    cookie = seed_cookie(python, env, tree)
     port = free_port()
     out = run / f"callgrind.{port}"
     log = open(run / f"bff.{port}.log", "wb")  # noqa: SIM115 - closed with the process
@@ -120,24 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     run = Path(tempfile.mkdtemp(prefix="bff-instructions-"))
     procs = Processes(run)
     try:
-        redis_port, up_port = free_port(), free_port()
-        redis = procs.start(
-            "redis",
-            [
-                "redis-server",
-                "--port",
-                str(redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(run),
-            ],
-        )
-        upstream = start_nginx(procs, "upstream", UPSTREAM_CONF.format(token=TOKEN, port=up_port, body=BODY))
-        wait_port(redis_port, redis)
-        wait_port(up_port, upstream)
+        redis_port, up_port, _ = start_store_and_tenant(procs)
         env = bff_env(up_port, redis_port)
         for tree in args.trees:
             per_call = count(Path(tree).resolve(), run, env, args.calls, args.conns, args.python)

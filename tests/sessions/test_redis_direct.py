@@ -16,11 +16,11 @@ from tests.sessions.conftest import PREFIX, SECRET
 from tests.support.redis_server import RedisServer
 
 
-def store_for(url: str) -> RedisStore:
+def sessions_on(url: str) -> tuple[RedisStore, SessionService]:
     settings = Settings(bff_redis_url=url, bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode())
     store = open_store(settings, timeout=1.0)
     assert isinstance(store, RedisStore)
-    return store
+    return store, SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
 
 
 async def clients(raw: Redis) -> int:
@@ -30,8 +30,7 @@ async def clients(raw: Redis) -> int:
 async def test_sequential_loads_reuse_one_connection(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = store_for(own_redis.url)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis.url)
     raw = Redis.from_url(own_redis.url)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
     before = await clients(raw)
@@ -48,8 +47,7 @@ async def test_sequential_loads_reuse_one_connection(
 async def test_concurrent_loads_each_read_their_own_reply(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = store_for(own_redis.url)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis.url)
     made = [
         await sessions.create(bearer=f"bearer-{i}", user=user_factory(f"u{i}"), user_agent="", ip="")
         for i in range(40)
@@ -63,8 +61,7 @@ async def test_concurrent_loads_each_read_their_own_reply(
 async def test_a_redis_restart_costs_no_request(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = store_for(own_redis.url)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis.url)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
     assert (await sessions.load(cookie)) is not None  # leaves an idle connection behind
     own_redis.stop()

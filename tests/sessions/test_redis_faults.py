@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -13,6 +14,7 @@ from app.errors import StoreUnavailable
 from app.sessions.factory import open_store
 from app.sessions.login_state import LoginStateService
 from app.sessions.service import SessionService
+from app.sessions.store import Store
 from app.settings import Settings
 from tests.sessions.conftest import PREFIX, SECRET
 from tests.support.redis_server import RedisServer
@@ -22,11 +24,26 @@ def settings_for(url: str) -> Settings:
     return Settings(bff_redis_url=url, bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode())
 
 
+def sessions_on(redis: RedisServer, timeout: float) -> tuple[Store, SessionService]:
+    store = open_store(settings_for(redis.url), timeout=timeout)
+    return store, SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+
+
+@contextmanager
+def paused(redis: RedisServer) -> Iterator[None]:
+    """Redis hung (SIGSTOP) for the block: connections stay open, nothing answers."""
+    assert redis.proc is not None
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+
+
 async def test_stopped_redis_is_store_unavailable_then_recovers(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = open_store(settings_for(own_redis.url), timeout=1.0)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis, timeout=1.0)
     logins = LoginStateService(store, [SECRET], login_timeout=300)
     alice = user_factory("alice")
     cookie, session = await sessions.create(bearer="b", user=alice, user_agent="", ip="")
@@ -67,20 +84,15 @@ async def test_stopped_redis_is_store_unavailable_then_recovers(
 async def test_hung_redis_times_out_as_store_unavailable(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = open_store(settings_for(own_redis.url), timeout=0.5)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis, timeout=0.5)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
     other_cookie, _ = await sessions.create(bearer="other", user=user_factory("bob"), user_agent="", ip="")
-    assert own_redis.proc is not None
-    own_redis.proc.send_signal(signal.SIGSTOP)
-    try:
+    with paused(own_redis):
         started = time.monotonic()
         with pytest.raises(StoreUnavailable):
             await sessions.load(cookie)
         # The store's own deadline (0.5 s, the retry included) bounds the wait.
         assert time.monotonic() - started < 1.5
-    finally:
-        own_redis.proc.send_signal(signal.SIGCONT)
     # The GETEX that timed out is answered once Redis resumes. The connection it was sent on is dropped, not
     # reused: otherwise the next command on it would read that stale answer (alice's record) as its own.
     for _ in range(3):
@@ -94,12 +106,9 @@ async def test_hung_redis_times_out_as_store_unavailable(
 async def test_the_deadline_is_the_stores_and_leaves_no_cancellation_behind(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
-    store = open_store(settings_for(own_redis.url), timeout=0.3)
-    sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
+    store, sessions = sessions_on(own_redis, timeout=0.3)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
-    assert own_redis.proc is not None
-    own_redis.proc.send_signal(signal.SIGSTOP)
-    try:
+    with paused(own_redis):
         # Timed out: StoreUnavailable, and the task carries on as if nothing had been cancelled.
         with pytest.raises(StoreUnavailable) as caught:
             await sessions.load(cookie)
@@ -124,7 +133,5 @@ async def test_the_deadline_is_the_stores_and_leaves_no_cancellation_behind(
         loading.cancel()
         with pytest.raises(asyncio.CancelledError):
             await loading
-    finally:
-        own_redis.proc.send_signal(signal.SIGCONT)
     assert await sessions.load(cookie) is not None
     await store.aclose()
