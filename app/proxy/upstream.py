@@ -25,9 +25,10 @@ from yarl import URL
 from app.errors import TenantTimeout, TenantUnavailable
 from app.settings import Settings
 
-#: Upstream connections kept per process. Small on purpose: on loopback a pool of 8 served more req/s than
-#: 32 or 256 (fewer sockets to poll per loop turn), and a request waits for a free connection in FIFO order
-#: rather than opening more. Waiting for a connection counts against the connect timeout.
+#: Upstream connections per process: one per call in flight up to this bound; beyond it a call waits for a
+#: free connection in FIFO order rather than opening more, and the wait counts against the connect timeout.
+#: Bounded because the peers harness found a small pool (8) faster than 256 on loopback (fewer sockets to
+#: poll per loop turn); 64 leaves room above the 32 concurrent callers of the benchmark.
 POOL_SIZE = 64
 #: Seconds an idle upstream connection is kept for reuse.
 KEEPALIVE_SECONDS = 30.0
