@@ -153,6 +153,11 @@ async function submitUsername(event) {
   showError("");
   say("Starting sign-in…");
   const result = await call("POST", "/auth/login", { username });
+  continueLogin(result);
+}
+
+// The answer to a login call: the next step, or the failure shown where the step was.
+function continueLogin(result) {
   if (result.status !== 200) {
     say("");
     handleFailure(result, { loginStep: true });
@@ -243,12 +248,7 @@ async function chooseMechanism(option) {
   if (gen !== generation) {
     return;
   }
-  if (result.status !== 200) {
-    say("");
-    handleFailure(result, { loginStep: true });
-    return;
-  }
-  handleStep(result.data);
+  continueLogin(result);
 }
 
 const SECRET_NAMES = new Set(["UP", "RESET"]);
@@ -317,12 +317,7 @@ async function sendAnswer(answer) {
   if (gen !== generation) {
     return;
   }
-  if (result.status !== 200) {
-    say("");
-    handleFailure(result, { loginStep: true });
-    return;
-  }
-  handleStep(result.data);
+  continueLogin(result);
 }
 
 function showPending(step) {
