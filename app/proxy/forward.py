@@ -120,10 +120,7 @@ class Proxy:
         except BrowserGone:
             log.info("browser left before its request body was complete")
             return
-        except BFFError as exc:
-            await self._refuse(scope, send, exc)
-            return
-        except Exception as exc:
+        except Exception as exc:  # _refuse tells the documented errors from a bug
             await self._refuse(scope, send, exc)
             return
         # The answer is streamed here rather than in a helper coroutine: every await below resumes through

@@ -43,17 +43,21 @@ class RequestLimitsMiddleware:
         self.body_timeout = body_timeout
         self.streamed_prefix = streamed_prefix
 
-    def api_guard(self, scope: Scope) -> BFFError | None:
-        """The refusal for a request the proxy streams (/api): the header budget (the body has its own)."""
+    def header_refusal(self, scope: Scope) -> BFFError | None:
+        """431 when the request's headers exceed the budget (every route), else None."""
         if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
             return HeadersTooLarge()
         return None
+
+    #: Run by the proxy itself for /api (see app.proxy.middleware): its body has the proxy's own limit, so
+    #: the header budget is all this middleware checks there.
+    api_guard = header_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        error = self.api_guard(scope)
+        error = self.header_refusal(scope)
         if error is not None:
             await send_error(send, error)
             return
