@@ -22,11 +22,11 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.access import AccessMiddleware
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
-from app.logs import configure_logging
-from app.metrics import Metrics
+from app.observe.access import AccessMiddleware
+from app.observe.logs import configure_logging
+from app.observe.metrics import Metrics
 from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes.responses import error_response

@@ -42,7 +42,7 @@ from app.identity.results import (
     parse_start,
     parse_whoami,
 )
-from app.request_context import current_request_id
+from app.observe.request_context import current_request_id
 
 if TYPE_CHECKING:
     from app.settings import Settings

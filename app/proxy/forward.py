@@ -38,8 +38,8 @@ from app.errors import (
     send_error,
 )
 from app.identity.envelope import is_token_rejection
-from app.logs import audit
-from app.metrics import Metrics
+from app.observe.logs import audit
+from app.observe.metrics import Metrics
 from app.proxy.body import BrowserGone, RequestBody
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.upstream import Upstream

@@ -23,8 +23,9 @@ from app.errors import (
     TenantRateLimited,
 )
 from app.identity.models import LoggedIn
-from app.login import Advanced, AnyStep, LoginFlow, LoginState
-from app.logs import audit
+from app.login.flow import Advanced, AnyStep, LoginFlow, LoginState
+from app.login.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step, UserView
+from app.observe.logs import audit
 from app.routes.deps import (
     AppMetrics,
     AppSettings,
@@ -38,7 +39,6 @@ from app.routes.deps import (
 from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
 from app.sessions.service import Session
 from app.settings import RateLimit
-from app.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step, UserView
 
 log = logging.getLogger("bff.auth")
 

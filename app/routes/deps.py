@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 
 from app.errors import Unauthenticated
 from app.identity.client import TenantClient
-from app.metrics import Metrics
+from app.observe.metrics import Metrics
 from app.security.client_ip import client_ip
 from app.security.ratelimit import RateLimiter
 from app.sessions.service import LoginStateService, Session, SessionService

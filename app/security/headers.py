@@ -1,4 +1,4 @@
-"""Header hygiene for the proxy: what goes up to the tenant, what comes back to the browser, request ids.
+"""Header hygiene for the proxy: what goes up to the tenant, what comes back to the browser.
 
 Example::
 
@@ -12,13 +12,11 @@ garbage); such a response header from the tenant is dropped (the browser must no
 
 from __future__ import annotations
 
-import itertools
-import os
 import re
-import secrets
 from collections.abc import Iterable
 
 from app.errors import InvalidRequest
+from app.observe.request_ids import valid_request_id
 
 HeaderList = list[tuple[bytes, bytes]]
 
@@ -50,44 +48,10 @@ _BROWSER_DROPPED_PREFIXES = (b"access-control-",)
 #: Request headers that must appear at most once: two Content-Types are two readings of one body.
 _SINGLE_REQUEST_HEADERS = frozenset({b"content-type"})
 
-_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 # RFC 9110 token characters for field names.
 _FIELD_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # Any C0 control (TAB included, to be strict), or DEL.
 _CONTROL = re.compile(rb"[\x00-\x1f\x7f]")
-
-
-def valid_request_id(value: str) -> bool:
-    """True for 1-128 characters of ``[A-Za-z0-9._-]``, e.g. a UUID or a hex token."""
-    return _REQUEST_ID.fullmatch(value) is not None
-
-
-class _RequestIds:
-    """Request ids: a random 64-bit prefix per process, then a counter (32 hex characters in all).
-
-    Unique across processes and restarts like a random id, but without a getrandom() system call on every
-    request. An id names a request in logs; it is not a secret, so that ids from one process count up is
-    harmless. A forked child draws its own prefix, so workers forked from one parent never share ids.
-    """
-
-    def __init__(self) -> None:
-        self.reseed()
-        os.register_at_fork(after_in_child=self.reseed)
-
-    def reseed(self) -> None:
-        self._prefix = secrets.token_hex(8)
-        self._counter = itertools.count()
-
-    def next(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFF_FFFF_FFFF_FFFF:016x}"
-
-
-_REQUEST_IDS = _RequestIds()
-
-
-def new_request_id() -> str:
-    """A fresh request id (32 hex characters), unique across processes."""
-    return _REQUEST_IDS.next()
 
 
 def safe_header_value(value: bytes) -> bool:

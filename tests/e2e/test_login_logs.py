@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from app.logs import JsonFormatter
+from app.observe.logs import JsonFormatter
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
 from tests.support.bff_login import answer, mechanism, ok, start, start_oob

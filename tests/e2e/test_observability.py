@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.logs import JsonFormatter, configure_logging
+from app.observe.logs import JsonFormatter, configure_logging
 from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, start
 

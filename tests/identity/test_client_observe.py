@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.identity import TenantClient
 from app.identity.models import Started
-from app.request_context import current_request_id
+from app.observe.request_context import current_request_id
 from tests.identity.simulated import PASSWORD, Sim
 
 

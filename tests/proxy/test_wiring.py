@@ -11,8 +11,8 @@ import httpx
 import pytest
 from starlette.middleware import Middleware
 
-from app.access import AccessMiddleware
-from app.metrics import Metrics
+from app.observe.access import AccessMiddleware
+from app.observe.metrics import Metrics
 from app.proxy import Proxy, Upstream
 from app.proxy.forward import YOUNG_COLLECTION_THRESHOLD
 from app.proxy.middleware import ProxyFirstFastAPI

@@ -13,9 +13,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.metrics import Metrics
-from app.request_context import current_request_id
-from app.security.headers import new_request_id, valid_request_id
+from app.observe.metrics import Metrics
+from app.observe.request_context import current_request_id
+from app.observe.request_ids import new_request_id, valid_request_id
 
 access_log = logging.getLogger("bff.access")
 

@@ -6,7 +6,7 @@ import pytest
 
 from app.errors import InvalidRequest
 from app.identity.models import Challenge, LoginContext, Mechanism, Package
-from app.login import LoginState, _mechanism, _present
+from app.login.flow import LoginState, _mechanism, _present
 
 
 def _state() -> LoginState:

@@ -34,7 +34,7 @@ from app.identity.models import (
     Package,
     Pending,
 )
-from app.steps import (
+from app.login.steps import (
     AuthenticatedStep,
     ChallengeStep,
     ChallengeView,

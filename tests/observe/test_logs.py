@@ -10,7 +10,7 @@ import sys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.logs import JsonFormatter
+from app.observe.logs import JsonFormatter
 
 FORMATTER = JsonFormatter()
 LOGGER = logging.getLogger("bff.test")

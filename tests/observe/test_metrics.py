@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from app.metrics import _LATENCY_BUCKETS, LoopCounter, LoopHistogram, Metrics
+from app.observe.metrics import _LATENCY_BUCKETS, LoopCounter, LoopHistogram, Metrics
 
 
 def samples(registry: CollectorRegistry) -> list[str]:

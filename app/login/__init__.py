@@ -1,0 +1,1 @@
+"""The login flows: the tenant's API login steps (flow and step shapes)."""
