@@ -1,28 +1,22 @@
-"""CSRF header and Origin checks, as plain functions and as a pure ASGI middleware for ``/auth`` and ``/api``.
+"""CSRF header and Origin checks: a pure ASGI middleware for ``/auth`` and ``/api``.
 
 Example::
 
-    check_csrf("POST", [(b"x-csrf", b"1")])  # passes; without the header: CsrfRequired
-    check_origin([(b"origin", b"https://evil.example")], scheme="https", host="bff.example",
-                 allowed=frozenset())  # OriginRefused
+    guard = CsrfOriginMiddleware(app, allowed_origins={"https://app.example"})
+    guard.refusal(scope)  # None, OriginRefused() (foreign Origin) or CsrfRequired() (no ``X-CSRF: 1``)
 
-Headers may be given as ASGI scope headers (a list of ``(bytes, bytes)``, names lower-case) or as a mapping
-of ``str`` to ``str`` (looked up case-insensitively). A header that appears more than once is ambiguous and
-never passes a check.
+A header that appears more than once is ambiguous and never passes a check.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import TypeAlias
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import BFFError, CsrfRequired, OriginRefused, send_error
-
-Headers: TypeAlias = Mapping[str, str] | Iterable[tuple[bytes, bytes]]
 
 #: Methods that need neither the CSRF header (they must not change state).
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,33 +28,9 @@ _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _ORIGIN = re.compile(r"(https?)://([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::([0-9]{1,5}))?")
 
 
-def header_values(headers: Headers, name: str) -> list[str]:
-    """Every value of header ``name`` (case-insensitive), decoded as latin-1 for ASGI byte pairs."""
-    wanted = name.lower()
-    if isinstance(headers, Mapping):
-        return [v for k, v in headers.items() if k.lower() == wanted]
-    raw = wanted.encode("latin-1")
-    return [v.decode("latin-1") for k, v in headers if k.lower() == raw]
-
-
-def _single(headers: Headers, name: str) -> str | None:
-    values = header_values(headers, name)
-    if not values:
-        return None
-    if len(values) > 1:
-        return ""  # ambiguous: never equal to a good value
-    return values[0]
-
-
 def csrf_ok(method: str, x_csrf: str | None) -> bool:
     """True when ``method`` is safe or the ``X-CSRF`` value is exactly ``1``."""
     return method in SAFE_METHODS or x_csrf == "1"
-
-
-def check_csrf(method: str, headers: Headers) -> None:
-    """Raise :class:`CsrfRequired` unless ``method`` is GET/HEAD/OPTIONS or ``X-CSRF`` is exactly ``1``."""
-    if not csrf_ok(method, _single(headers, "x-csrf")):
-        raise CsrfRequired()
 
 
 def normalise_origin(value: str) -> str | None:
@@ -96,12 +66,6 @@ def origin_ok(origin: str | None, *, scheme: str, host: str | None, allowed: fro
     if host is not None and seen == normalise_origin(f"{scheme}://{host}"):
         return True
     return seen in normalise_origins(allowed)
-
-
-def check_origin(headers: Headers, *, scheme: str, host: str | None, allowed: frozenset[str]) -> None:
-    """Raise :class:`OriginRefused` when ``Origin`` is present, not the BFF's own and not in ``allowed``."""
-    if not origin_ok(_single(headers, "origin"), scheme=scheme, host=host, allowed=allowed):
-        raise OriginRefused()
 
 
 # The three headers the guard reads, found in one pass over the request's headers.

@@ -1,18 +1,48 @@
-"""CSRF header and Origin checks as plain functions, over ASGI header pairs and mappings alike."""
+"""CSRF header and Origin checks: the guard's ``refusal`` over ASGI scopes, and its helpers."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Iterable
 
-from app.errors import CsrfRequired, OriginRefused
-from app.security.csrf import (
-    check_csrf,
-    check_origin,
-    guarded,
-    header_values,
-    normalise_origin,
-    normalise_origins,
-)
+import pytest
+from starlette.types import Receive, Scope, Send
+
+from app.errors import BFFError, CsrfRequired, OriginRefused
+from app.security.csrf import CsrfOriginMiddleware, guarded, normalise_origin, normalise_origins
+
+
+async def _never(scope: Scope, receive: Receive, send: Send) -> None:
+    raise AssertionError("refusal() never calls the wrapped app")
+
+
+def _refusal(
+    method: str,
+    headers: Iterable[tuple[bytes, bytes]],
+    *,
+    scheme: str = "https",
+    host: str | None = None,
+    allowed: frozenset[str] = frozenset(),
+) -> BFFError | None:
+    """What the middleware answers a request with these headers (plus ``Host`` when given)."""
+    pairs = list(headers) + ([] if host is None else [(b"host", host.encode("latin-1"))])
+    scope = {"type": "http", "method": method, "scheme": scheme, "path": "/auth/x", "headers": pairs}
+    return CsrfOriginMiddleware(_never, allowed_origins=allowed).refusal(scope)
+
+
+def check_csrf(method: str, headers: Iterable[tuple[bytes, bytes]]) -> None:
+    error = _refusal(method, headers)
+    if error is not None:
+        raise error
+
+
+def check_origin(
+    headers: Iterable[tuple[bytes, bytes]], *, scheme: str, host: str | None, allowed: frozenset[str]
+) -> None:
+    # With X-CSRF present only the Origin check can refuse.
+    error = _refusal("POST", [*headers, (b"x-csrf", b"1")], scheme=scheme, host=host, allowed=allowed)
+    if error is not None:
+        raise error
+
 
 # CSRF header ---------------------------------------------------------------------------------------
 
@@ -28,10 +58,10 @@ def test_other_methods_without_the_header_are_refused(method: str) -> None:
         check_csrf(method, [])
 
 
-def test_csrf_header_exactly_one_passes_in_both_header_forms() -> None:
+def test_csrf_header_exactly_one_passes_in_any_name_case() -> None:
     check_csrf("POST", [(b"x-csrf", b"1")])
-    check_csrf("POST", {"X-CSRF": "1"})
-    check_csrf("DELETE", {"x-csrf": "1"})
+    check_csrf("POST", [(b"X-CSRF", b"1")])
+    check_csrf("DELETE", [(b"X-Csrf", b"1")])
 
 
 @pytest.mark.parametrize("value", [b"", b"0", b"true", b"yes", b"11", b" 1", b"1 ", b"1,1", b"\x001"])
@@ -146,10 +176,10 @@ def test_a_repeated_origin_header_is_refused_even_if_each_is_good() -> None:
         )
 
 
-def test_origin_check_reads_mappings_case_insensitively() -> None:
+def test_origin_check_reads_header_names_case_insensitively() -> None:
     with pytest.raises(OriginRefused):
         check_origin(
-            {"Origin": "https://evil.example"}, scheme="https", host="bff.example", allowed=frozenset()
+            [(b"Origin", b"https://evil.example")], scheme="https", host="bff.example", allowed=frozenset()
         )
 
 
@@ -165,12 +195,6 @@ def test_normalise_origin() -> None:
     assert normalise_origins(frozenset({"https://a.example:443", "bogus"})) == frozenset(
         {"https://a.example"}
     )
-
-
-def test_header_values_reads_every_occurrence() -> None:
-    pairs = [(b"accept", b"a"), (b"x-csrf", b"1"), (b"accept", b"b")]
-    assert header_values(pairs, "Accept") == ["a", "b"]
-    assert header_values({"ACCEPT": "a"}, "accept") == ["a"]
 
 
 @pytest.mark.parametrize(
