@@ -4,26 +4,39 @@
 # virtualenv onto a fresh slim base, so no compiler, pip cache, source tree, simulator or tests ship.
 # tests/deploy/test_image_replay.py replays this recipe (wheel, clean venv, non-root, read-only, this CMD/ENV).
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The base, pinned by digest so that a rebuild gets the same bytes: `make base-digest` moves it to what the tag
+# points at now (scripts/base_digest.py; `make base-digest DIGEST=sha256:...` to set one you checked yourself).
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1
 WORKDIR /src
-# Only what the wheel is built from: the simulator, tests and tooling never enter the build.
-COPY pyproject.toml README.md ./
+# Only what the wheel is built from, and the lock: the simulator, tests and tooling never enter the build.
+COPY requirements.lock pyproject.toml README.md ./
 COPY app ./app
 # --without-pip: the runtime venv gets no installer; the base image's pip installs into it from outside.
-# Every runtime dependency ships manylinux wheels for CPython 3.11, so no compiler is needed here either.
+# The runtime dependencies are exactly requirements.lock (`make lock`), each file checked against its hash, and
+# wheels only: every one ships manylinux wheels for CPython 3.11, so no compiler is needed here either. The app
+# goes in last without dependencies, so nothing unlocked can enter the image.
 RUN python -m venv --without-pip /opt/venv \
+    && pip --python /opt/venv/bin/python install --require-hashes --no-deps --only-binary=:all: \
+       -r requirements.lock \
     && pip wheel --no-deps --wheel-dir /wheels . \
-    && pip --python /opt/venv/bin/python install /wheels/cyberark_bff-*.whl
+    && pip --python /opt/venv/bin/python install --no-deps /wheels/cyberark_bff-*.whl
 
 FROM ${PYTHON_IMAGE} AS runtime
+# Where the image came from: `make image` passes the version from pyproject.toml, the commit and the remote.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG SOURCE=""
 LABEL org.opencontainers.image.title="cyberark-bff" \
       org.opencontainers.image.description="Backend-for-frontend for CyberArk Identity" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}"
 RUN groupadd --system --gid 10001 bff \
     && useradd --system --uid 10001 --gid bff --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin bff

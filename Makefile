@@ -7,12 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
 
-.PHONY: venv run sim test lint fmt unit bench image clean
+.PHONY: venv run sim test lint fmt unit bench image lock base-digest clean
 IMAGE ?= cyberark-bff:latest
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	# The image's exact runtime dependencies first (hash-checked), so tests run what ships; then the dev tools.
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
@@ -48,9 +50,23 @@ bench: venv
 	./bench/run.sh
 
 ## make image: the production image (needs a Docker engine), and the simulator image for the compose demo.
+VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+SOURCE ?= $(shell git remote get-url origin 2>/dev/null)
 image:
-	docker build --target runtime -t $(IMAGE) .
+	docker build --target runtime -t $(IMAGE) --build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$(REVISION) --build-arg SOURCE=$(SOURCE) .
 	docker build -f deploy/simulator.Dockerfile -t cyberark-bff-simulator:latest .
+
+## make lock: requirements.lock, the runtime dependencies of pyproject.toml pinned with hashes (for the image and
+## the venv). Run it after changing `dependencies`; it keeps the other pins. `make lock UPGRADE=1` moves all pins.
+lock: venv
+	$(PY) -m uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
+		$(if $(UPGRADE),--upgrade) --custom-compile-command "make lock" --output-file requirements.lock
+
+## make base-digest: pin the Dockerfile's base image to the digest its tag has now (needs registry access).
+base-digest:
+	$(PYTHON) scripts/base_digest.py $(if $(DIGEST),--digest $(DIGEST))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

@@ -3,7 +3,7 @@
 #   docker build -f deploy/simulator.Dockerfile -t cyberark-bff-simulator .
 # It needs only FastAPI and uvicorn; the BFF's own code is not copied in.
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:2e32f7d302adc1c37428355c1e646897c0c53f4fd60b6a551245fb90ee129f91
 FROM ${PYTHON_IMAGE}
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \

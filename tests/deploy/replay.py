@@ -4,10 +4,11 @@ Example::
 
     context = copy_build_context(image.stage("build"), tmp / "ctx")
     wheel = build_wheel(context, tmp / "wheels")
-    make_runtime_venv(wheel, tmp / "venv", base_python(as_nobody))
+    make_runtime_venv(wheel, tmp / "venv", base_python(as_nobody), context / "requirements.lock")
 
-The clean venv gets the wheel and what its ``Requires-Dist`` pulls in, nothing else: a dependency the app
-imports but does not declare is missing there, as it would be in the image.
+The clean venv gets requirements.lock (hash-checked, no dependency resolution) and the wheel without its
+dependencies, nothing else: a dependency the app imports but the lock lacks is missing there, as it would be
+in the image, and ``pip check`` says when the lock does not satisfy the wheel's ``Requires-Dist``.
 """
 
 from __future__ import annotations
@@ -90,31 +91,24 @@ def base_python(wrap: Callable[[list[str]], list[str]]) -> str:
     raise AssertionError(f"no Python {version} that the unprivileged user can run among {candidates}")
 
 
-def make_runtime_venv(wheel: Path, venv: Path, base: str) -> list[str]:
-    """A venv from ``base`` without pip, holding the wheel and what it requires, as the build stage makes it.
+def make_runtime_venv(wheel: Path, venv: Path, base: str, lock: Path) -> list[str]:
+    """A venv from ``base`` without pip, holding the lock and the wheel, as the build stage makes it.
 
-    Dependencies come from the package index (or pip's cache), resolved for the target interpreter, exactly
-    like the Dockerfile's ``pip --python /opt/venv/bin/python install``. Returns the installed names.
+    The locked dependencies come from the package index (or pip's cache), each checked against the lock's
+    hashes, wheels only and without resolving anything, exactly like the Dockerfile's
+    ``pip --python /opt/venv/bin/python install``; then the wheel, without dependencies; then ``pip check``.
+    Returns the installed names.
     """
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
     python = venv / "bin" / "python"
-    installed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(wheel),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--python", str(python)]
+    for step in (
+        ["install", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", "-r", str(lock)],
+        ["install", "--quiet", "--no-deps", str(wheel)],
+        ["check"],
+    ):
+        done = subprocess.run([*pip, *step], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"pip {step[0]}: " + done.stdout + done.stderr
     listing = subprocess.run(
         [
             str(python),

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import importlib.util
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -52,7 +55,47 @@ def test_runtime_stage_carries_only_the_built_venv() -> None:
 
 def test_build_stage_never_sees_the_simulator_or_tests() -> None:
     sources = [src for copy in Dockerfile.read(BFF).stage("build").copies() for src in copy[0]]
-    assert sorted(sources) == ["README.md", "app", "pyproject.toml"]
+    assert sorted(sources) == ["README.md", "app", "pyproject.toml", "requirements.lock"]
+
+
+def test_base_image_is_pinned_by_digest_in_both_dockerfiles() -> None:
+    for path in (BFF, SIMULATOR):
+        image = Dockerfile.read(path)
+        assert re.fullmatch(r"python:3\.11-slim-bookworm@sha256:[0-9a-f]{64}", image.args["PYTHON_IMAGE"])
+        assert all(stage.base == image.args["PYTHON_IMAGE"] for stage in image.stages)
+
+
+def test_base_digest_script_repins_every_dockerfile(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("base_digest", ROOT / "scripts" / "base_digest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    copies = []
+    for path in (BFF, SIMULATOR):
+        copy = tmp_path / path.name
+        copy.write_text(path.read_text())
+        copies.append(copy)
+    new = "sha256:" + "ab" * 32
+    assert module.main(["--digest", new], files=copies) == 0
+    for copy, original in zip(copies, (BFF, SIMULATOR), strict=True):
+        assert Dockerfile.read(copy).args["PYTHON_IMAGE"] == f"python:3.11-slim-bookworm@{new}"
+        # Only the ARG line moves.
+        assert len(copy.read_text().splitlines()) == len(original.read_text().splitlines())
+    with pytest.raises(ValueError, match="not a sha256 digest"):
+        module.pin(BFF.read_text(), "sha256:short")
+
+
+def test_oci_labels_come_from_build_args() -> None:
+    final = Dockerfile.read(BFF).final
+    args = dict(arg.rest.partition("=")[::2] for arg in final.all("ARG"))
+    labels = " ".join(label.rest for label in final.all("LABEL"))
+    for key, arg in [("version", "VERSION"), ("revision", "REVISION"), ("source", "SOURCE")]:
+        assert f'org.opencontainers.image.{key}="${{{arg}}}"' in labels
+        assert arg in args
+    assert args["VERSION"] == tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert 'org.opencontainers.image.licenses="Apache-2.0"' in labels
+    make = (ROOT / "Makefile").read_text()
+    assert all(f"--build-arg {arg}=$({arg})" in make for arg in ("VERSION", "REVISION", "SOURCE"))
 
 
 def test_runs_as_a_numeric_non_root_user() -> None:

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from packaging.markers import default_environment
 
 from tests.deploy.dockerfile import ROOT, Dockerfile
 from tests.deploy.replay import base_python, build_wheel, copy_build_context, make_runtime_venv
+from tests.deploy.test_lock import parse_lock
 from tests.support.ports import free_port
 
 SECRET = "replay-secret-" + "s" * 40
@@ -90,8 +92,20 @@ def test_the_image_recipe_runs_as_non_root_from_a_read_only_venv(shared_tmp: Pat
     assert not [n for n in names if n.split("/")[0] in {"simulator", "tests", "bench", "scripts", "web"}]
 
     venv = shared_tmp / "venv"
-    installed = make_runtime_venv(wheel, venv, base_python(as_nobody))
+    installed = make_runtime_venv(wheel, venv, base_python(as_nobody), context / "requirements.lock")
     assert not {"pytest", "hypothesis", "mypy", "ruff", "schemathesis", "playwright"} & set(installed)
+    # Exactly the lock (what applies to the venv's interpreter) and the app: no uvicorn[standard] extras.
+    locked = parse_lock((context / "requirements.lock").read_text())
+    full_version = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+    target = {**default_environment(), "python_full_version": full_version}
+    assert set(installed) == {n for n, p in locked.items() if p.applies(target)} | {"cyberark-bff"}
+    assert not {"watchfiles", "websockets", "pyyaml"} & set(installed)
     workdir = shared_tmp / final.one("WORKDIR").rest.strip("/")
     workdir.mkdir(parents=True)
     subprocess.run(["chmod", "-R", "a-w", str(venv), str(workdir)], check=True, timeout=30)
