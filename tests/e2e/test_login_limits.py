@@ -53,6 +53,28 @@ async def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_bff: BffFac
         assert (await browser.post("/auth/login", json={"username": "alice@example.com"})).status_code == 429
 
 
+async def test_every_forwarded_for_line_is_read_so_a_client_cannot_pick_its_rate_limit_ip(
+    make_bff: BffFactory,
+) -> None:
+    # The trusted proxy adds its own X-Forwarded-For line (the address it saw) after the client's own line.
+    bff = make_bff(bff_login_rate_limit="1/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    async with _client(bff.url) as browser:
+
+        async def attempt(typed: str, seen: str) -> int:
+            lines = [("X-Forwarded-For", typed), ("X-Forwarded-For", seen)]
+            response = await browser.post(
+                "/auth/login", json={"username": "alice@example.com"}, headers=lines
+            )
+            return response.status_code
+
+        assert await attempt("203.0.113.1", "198.51.100.9") == 200
+        # A fresh address typed by the client does not buy a fresh budget: the proxy's line names it.
+        assert await attempt("203.0.113.2", "198.51.100.9") == 429
+        assert await attempt("198.51.100.10", "198.51.100.9") == 429
+        # Another real client (the proxy's line) still has its own.
+        assert await attempt("203.0.113.2", "198.51.100.10") == 200
+
+
 async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, sim: Sim) -> None:
     bff = make_bff()
     user = "push@example.com"
