@@ -37,6 +37,7 @@ from app.routes.deps import (
     Tenant,
 )
 from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
+from app.security.client_ip import limit_key
 from app.sessions.service import Session
 from app.settings import RateLimit
 
@@ -133,7 +134,7 @@ Desk = Annotated[LoginDesk, Depends()]
 )
 async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     settings = desk.settings
-    await desk.limit("login-ip", desk.ip, settings.ip_rate_limit)
+    await desk.limit("login-ip", limit_key(desk.ip), settings.ip_rate_limit)
     await desk.limit("login-user", body.username.casefold(), settings.username_rate_limit)
     await _abandon(desk)
     try:

@@ -53,6 +53,42 @@ async def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_bff: BffFac
         assert (await browser.post("/auth/login", json={"username": "alice@example.com"})).status_code == 429
 
 
+async def test_ipv6_clients_share_one_login_budget_per_64(make_bff: BffFactory, sim: Sim) -> None:
+    bff = make_bff(bff_login_rate_limit="10/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    statuses: list[int] = []
+    async with _client(bff.url) as browser:
+        # 200 attempts, each from a different address of one /64 (as a host with privacy addresses may).
+        for n in range(200):
+            address = f"2001:db8:4:7:{n:x}:{(n * 7919) & 0xFFFF:x}::{n + 1:x}"
+            response = await browser.post(
+                "/auth/login", json={"username": "alice@example.com"}, headers={"X-Forwarded-For": address}
+            )
+            statuses.append(response.status_code)
+        assert statuses.count(200) == 10 and statuses.count(429) == 190
+        assert statuses[:10] == [200] * 10
+        # The next /64 is another client, with a budget of its own.
+        other = await browser.post(
+            "/auth/login",
+            json={"username": "alice@example.com"},
+            headers={"X-Forwarded-For": "2001:db8:4:8::1"},
+        )
+        assert other.status_code == 200
+    starts = [c for c in sim.calls() if c["path"] == "/Security/StartAuthentication"]
+    assert len(starts) == 11
+
+
+async def test_ipv4_clients_keep_a_login_budget_per_address(make_bff: BffFactory) -> None:
+    bff = make_bff(bff_login_rate_limit="1/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    async with _client(bff.url) as browser:
+        for n in range(1, 13):  # neighbours in one /24 are not one client
+            headers = {"X-Forwarded-For": f"198.51.100.{n}"}
+            ok(await browser.post("/auth/login", json={"username": "alice@example.com"}, headers=headers))
+        again = await browser.post(
+            "/auth/login", json={"username": "alice@example.com"}, headers={"X-Forwarded-For": "198.51.100.1"}
+        )
+        assert again.status_code == 429
+
+
 async def test_every_forwarded_for_line_is_read_so_a_client_cannot_pick_its_rate_limit_ip(
     make_bff: BffFactory,
 ) -> None:
