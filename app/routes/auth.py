@@ -36,14 +36,20 @@ from app.routes.deps import (
     Sessions,
     Tenant,
 )
-from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
+from app.routes.responses import (
+    NoStoreRoute,
+    clear_cookie,
+    documented_errors,
+    error_response,
+    set_cookie,
+)
 from app.security.client_ip import limit_key
 from app.sessions.service import Session
 from app.settings import RateLimit
 
 log = logging.getLogger("bff.auth")
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=NoStoreRoute)
 
 _UPSTREAM = {
     502: "upstream_unavailable or upstream_protocol_error",
