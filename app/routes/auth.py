@@ -108,9 +108,16 @@ class LoginDesk:
         return LoginFlow(
             self.tenant,
             poll_min_interval=self.settings.bff_poll_min_interval,
+            count_oob=self._count_oob,
             clock=self.request.app.state.clock,
             before_oob=self._limit_oob,
         )
+
+    async def _count_oob(self) -> int:
+        handle = self.handle
+        if handle is None:
+            raise NoLoginInProgress()
+        return await self.logins.count_oob(handle)
 
     @property
     def handle(self) -> str | None:

@@ -3,6 +3,8 @@ StartOOB per user (push bombing), and a superseded login cleaned up at the tenan
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.support.bff_fixtures import BffFactory, Sim
@@ -132,6 +134,22 @@ async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, 
         assert 1 <= int(per_user.headers["retry-after"]) <= 600
     oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
     assert len(oob_calls) == pushes == 10
+
+
+async def test_concurrent_start_oob_calls_of_one_login_never_exceed_the_per_login_cap(
+    make_bff: BffFactory, sim: Sim
+) -> None:
+    # The per-user limit set out of the way: only the per-login cap (5) is under test, on real Redis.
+    bff = make_bff(bff_oob_rate_limit="1000/600")
+    user = "push@example.com"
+    async with _client(bff.url) as browser:
+        step = await start(browser, user)
+        otp = mechanism(ok(await answer(browser, mechanism(step, "UP"), password(user))), "OTP")
+        answers = await asyncio.gather(*(start_oob(browser, otp) for _ in range(20)))
+    statuses = sorted(response.status_code for response in answers)
+    assert statuses == [200] * 5 + [429] * 15
+    oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
+    assert len(oob_calls) == 5
 
 
 async def test_a_new_login_cleans_up_the_superseded_one_at_the_tenant(make_bff: BffFactory, sim: Sim) -> None:

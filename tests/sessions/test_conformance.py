@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import pytest
@@ -353,6 +354,22 @@ async def test_login_state_save_keeps_the_deadline_of_begin(harness: Harness) ->
     assert ttl is not None and 5 < ttl <= 10.01
     harness.clock.advance(10.5)
     assert await logins.load(cookie) is None
+
+
+async def test_concurrent_oob_counts_of_one_login_each_get_their_own_number(harness: Harness) -> None:
+    logins = harness.logins(timeout=100)
+    cookie = await logins.begin({"n": 1})
+    other = await logins.begin({"n": 2})
+    counts = await asyncio.gather(*(logins.count_oob(cookie) for _ in range(40)))
+    assert sorted(counts) == list(range(1, 41))
+    assert await logins.count_oob(other) == 1  # per login
+    ticket = TicketCodec([SECRET], "login").load(cookie)
+    assert ticket is not None
+    ttl = await harness.store.ttl("rl:oob-login:" + ticket.storage_hash)
+    assert ttl is not None and 99 < ttl <= 100  # it ends with the login
+    await logins.end(cookie)
+    with pytest.raises(NoLoginInProgress):
+        await logins.count_oob("not a login cookie")
 
 
 async def test_session_and_login_cookies_are_not_interchangeable(
