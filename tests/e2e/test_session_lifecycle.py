@@ -9,7 +9,7 @@ import httpx
 import pytest
 import redis
 
-from app.sessions.service import user_index_key
+from app.sessions.keyring import Keyring
 from app.sessions.ticket import TicketCodec
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import SECRET, Sim
@@ -96,7 +96,7 @@ async def test_logout_ends_the_token_at_the_tenant_and_the_session_everywhere(
         done = await login_password(browser, "alice@example.com")
         cookie = browser.cookies["bff"]
         [token] = _tenant_tokens(sim_server, "alice@example.com")
-        index = ("bff:" + user_index_key(done["user"]["id"])).encode()
+        index = ("bff:u:" + Keyring([SECRET.encode()]).index_names(done["user"]["id"])[0]).encode()
         assert store.exists(_session_key(cookie)) and store.hlen(index) == 1
 
         response = await browser.post("/auth/logout")

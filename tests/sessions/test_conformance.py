@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from app.errors import NoLoginInProgress
 from app.sessions.records import Session
-from app.sessions.service import LAST_SEEN_INTERVAL, SessionService, user_index_key
+from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.sessions.ticket import TicketCodec
-from tests.sessions.conftest import OLD_SECRET, SECRET, Harness
+from tests.sessions.conftest import OLD_SECRET, PREFIX, SECRET, Harness
 
 UserFactory = Callable[[str], dict[str, str]]
 
 
 async def new_session(
-    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: float
+    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: Any
 ) -> tuple[SessionService, str, Session]:
     service = harness.sessions(**kw)
     cookie, session = await service.create(
@@ -202,7 +204,7 @@ async def test_delete_ends_record_and_index_entry(harness: Harness, user_factory
     await service.delete(session)
     assert await service.load(cookie) is None
     assert await harness.store.get(session.storage_key) is None
-    assert set(await harness.store.hgetall(user_index_key(user["id"]))) == {other.public_id}
+    assert set(await harness.store.hgetall(service.index_key(user["id"]))) == {other.public_id}
     assert await service.load(other_cookie) is not None
 
 
@@ -234,7 +236,7 @@ async def test_listing_prunes_expired_sessions_from_the_index(
     _, cookie, newer = await new_session(harness, alice, idle=1.5)
     await harness.elapse(0.8)
     # older idled out (1.8 s > 1.5 s); its index line still exists until a listing notices.
-    index = user_index_key(alice["id"])
+    index = service.index_key(alice["id"])
     assert set(await harness.store.hgetall(index)) == {older.public_id, newer.public_id}
     current = await service.load(cookie)
     assert current is not None
@@ -253,13 +255,13 @@ async def test_listing_prunes_sessions_past_their_absolute_expiry(
     current = await service.load(cookie)
     assert current is not None
     assert [i.id for i in await service.list_for(current)] == [newer.public_id]
-    assert set(await harness.store.hgetall(user_index_key(alice["id"]))) == {newer.public_id}
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {newer.public_id}
 
 
 async def test_index_lives_as_long_as_the_newest_session(harness: Harness, user_factory: UserFactory) -> None:
     alice = user_factory("alice")
-    await new_session(harness, alice, max_lifetime=3600)
-    ttl = await harness.store.ttl(user_index_key(alice["id"]))
+    service, _, _ = await new_session(harness, alice, max_lifetime=3600)
+    ttl = await harness.store.ttl(service.index_key(alice["id"]))
     assert ttl is not None and 3590 < ttl <= 3600
 
 
@@ -315,6 +317,50 @@ async def test_rotated_secrets_still_open_cookies_and_index(
     assert await harness.sessions(secrets=[SECRET]).load(cookie) is None
 
 
+# The user index: named by a keyed hash ----------------------
+
+
+async def test_user_index_is_named_by_a_keyed_hash_not_a_plain_hash_of_the_user_id(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service, _, _ = await new_session(harness, alice)
+    index = service.index_key(alice["id"])
+    assert await harness.store.hgetall(index)
+    plain = {
+        hashlib.sha256(alice["id"].encode()).hexdigest(),
+        hashlib.sha256(b"bff-user\x00" + alice["id"].encode()).hexdigest(),  # the name before this change
+    }
+    keys = await harness.keys()
+    assert PREFIX + index in keys
+    assert not any(digest in key for key in keys for digest in plain)
+    # Another secret names another index: without the secret, a known user id finds nothing.
+    assert harness.sessions(secrets=[OLD_SECRET]).index_key(alice["id"]) != index
+    assert harness.sessions(secrets=[SECRET]).index_key(alice["id"]) == index
+    assert service.index_key(user_factory("bob")["id"]) != index
+
+
+async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    old = harness.sessions(secrets=[OLD_SECRET])
+    _, first = await old.create(bearer="b1", user=alice, user_agent="ua", ip="1.1.1.1")
+    _, second = await old.create(bearer="b2", user=alice, user_agent="ua", ip="1.1.1.1")
+    rotated = harness.sessions(secrets=[SECRET, OLD_SECRET])
+    _, mine = await rotated.create(bearer="b3", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert rotated.index_key(alice["id"]) != old.index_key(alice["id"])
+    assert await rotated.revoke(mine, first.public_id) is True
+    assert await harness.store.get(first.storage_key) is None
+    second_now = await rotated.load(
+        (await old.create(bearer="b4", user=alice, user_agent="ua", ip="1.1.1.1"))[0]
+    )
+    assert second_now is not None
+    await rotated.delete(second_now)
+    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {second.public_id}
+    assert {i.id for i in await rotated.list_for(mine)} == {second.public_id, mine.public_id}
+
+
 # Pre-auth state ------------------------------------------------------------------------------------
 
 
@@ -366,7 +412,7 @@ async def test_concurrent_oob_counts_of_one_login_each_get_their_own_number(harn
     ticket = TicketCodec([SECRET], "login").load(cookie)
     assert ticket is not None
     ttl = await harness.store.ttl("rl:oob-login:" + ticket.storage_hash)
-    assert ttl is not None and 99 < ttl <= 100  # it ends with the login
+    assert ttl is not None and 99 < ttl <= 100.01  # it ends with the login
     await logins.end(cookie)
     with pytest.raises(NoLoginInProgress):
         await logins.count_oob("not a login cookie")
