@@ -11,8 +11,10 @@ Layout in the store (relative to the prefix):
                           under an older secret is still read (and expires once no one writes it).
 
 Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). The
-index may briefly list a session whose record is gone (expired or ended by another writer); listing prunes
-such entries, so the only cost is a stale line nobody sees. ``last_seen_at`` is written lazily: a sliding
+index may briefly list a session whose record is gone (expired or ended by another writer); listing and
+every login (:meth:`SessionService.create`) prune such entries, so the only cost is a stale line nobody
+sees, and a login also ends the user's oldest sessions beyond ``max_per_user`` (two logins at the same
+instant may each leave one more, until the next login). ``last_seen_at`` is written lazily: a sliding
 read is one GETEX, and only when the stored ``last_seen_at`` is over ``LAST_SEEN_INTERVAL`` old does it cost
 a second write (record + index entry), so the listing is accurate to that interval.
 """
@@ -40,6 +42,9 @@ log = logging.getLogger("bff.sessions")
 
 #: Seconds between lazy ``last_seen_at`` writes.
 LAST_SEEN_INTERVAL = 60.0
+#: Live sessions one user may have (``BFF_MAX_SESSIONS_PER_USER``, the same default); a login past it
+#: ends the oldest.
+DEFAULT_MAX_PER_USER = 32
 
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -71,13 +76,17 @@ class SessionService:
         *,
         idle_timeout: float,
         max_lifetime: float,
+        max_per_user: int = DEFAULT_MAX_PER_USER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if idle_timeout <= 0 or max_lifetime <= 0:
             raise ValueError("idle_timeout and max_lifetime must be positive")
+        if max_per_user < 1:
+            raise ValueError("max_per_user must be at least 1")
         self.store = store
         self.idle_timeout = idle_timeout
         self.max_lifetime = max_lifetime
+        self.max_per_user = max_per_user
         self.clock = clock
         self.keyring = Keyring(secrets)
         self._codec = TicketCodec(secrets, "session")
@@ -91,6 +100,7 @@ class SessionService:
             settings.signing_secrets(),
             idle_timeout=settings.bff_session_idle_timeout,
             max_lifetime=settings.bff_session_max_lifetime,
+            max_per_user=settings.bff_max_sessions_per_user,
             clock=clock,
         )
 
@@ -120,6 +130,8 @@ class SessionService:
         )
         key = "s:" + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
+        # The index grows only here: drop its dead lines, and make room for this session under the cap.
+        await self._end_oldest(await self._read_index(user["id"]), keep=self.max_per_user - 1)
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
         await self._write_index(record, key, min_ttl=self.max_lifetime)
@@ -228,6 +240,19 @@ class SessionService:
         for index, public_ids in gone.items():
             await self.store.hdel(index, *public_ids)
         return view
+
+    async def _end_oldest(self, view: _IndexView, *, keep: int) -> None:
+        """End the oldest of ``view``'s live sessions until ``keep`` are left: record and index lines."""
+        excess = len(view.live) - keep
+        if excess <= 0:
+            return
+        oldest = sorted(view.live.items(), key=lambda item: (item[1].created_at, item[0]))[:excess]
+        for public_id, entry in oldest:
+            await self.store.delete(entry.ref)
+            for index in view.where[public_id]:
+                await self.store.hdel(index, public_id)
+        # No id to name them by (the index holds none); the count says the cap was met.
+        log.info("sessions ended past the per-user cap", extra={"count": excess})
 
     def _aad(self, key: str) -> bytes:
         return (self.store.prefix + key).encode()

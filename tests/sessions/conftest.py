@@ -57,12 +57,14 @@ class Harness:
         idle: float = 600,
         max_lifetime: float = 3600,
         secrets: list[bytes] | None = None,
+        max_per_user: int = 32,
     ) -> SessionService:
         return SessionService(
             self.store,
             secrets or [SECRET],
             idle_timeout=idle,
             max_lifetime=max_lifetime,
+            max_per_user=max_per_user,
             clock=self.clock,
         )
 

@@ -317,7 +317,7 @@ async def test_rotated_secrets_still_open_cookies_and_index(
     assert await harness.sessions(secrets=[SECRET]).load(cookie) is None
 
 
-# The user index: named by a keyed hash ----------------------
+# The user index: named by a keyed hash, pruned at every login, capped per user ----------------------
 
 
 async def test_user_index_is_named_by_a_keyed_hash_not_a_plain_hash_of_the_user_id(
@@ -359,6 +359,71 @@ async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
     await rotated.delete(second_now)
     assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {second.public_id}
     assert {i.id for i in await rotated.list_for(mine)} == {second.public_id, mine.public_id}
+
+
+async def test_a_login_prunes_lines_of_expired_sessions_from_the_index(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service = harness.sessions(max_lifetime=100)
+    # 120 logins, each past the previous one's absolute expiry: the index keeps only the live one.
+    for n in range(120):
+        harness.clock.advance(101 if n else 0)
+        _, last = await service.create(bearer="b", user=alice, user_agent="ua", ip="10.0.0.7")
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {last.public_id}
+    # Sessions whose records are gone (idled out, ended elsewhere) are pruned too.
+    ended = [
+        (await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))[1] for _ in range(3)
+    ]
+    for session in ended:
+        await harness.store.delete(session.storage_key)
+    _, newest = await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {
+        last.public_id,
+        newest.public_id,
+    }
+
+
+async def test_sessions_per_user_are_capped_and_the_oldest_is_ended(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice, bob = user_factory("alice"), user_factory("bob")
+    service = harness.sessions(max_per_user=3)
+    _, bobs = await service.create(bearer="b", user=bob, user_agent="ua", ip="1.1.1.1")
+    made: list[tuple[str, Session]] = []
+    for _ in range(5):
+        made.append(await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))
+        harness.clock.advance(1)
+    kept = [session.public_id for _, session in made[2:]]
+    assert sorted(await harness.store.hgetall(service.index_key(alice["id"]))) == sorted(kept)
+    for cookie, session in made[:2]:
+        assert await service.load(cookie) is None  # ended, not just unlisted
+        assert await harness.store.get(session.storage_key) is None
+    current = await service.load(made[-1][0])
+    assert current is not None
+    assert [info.id for info in await service.list_for(current)] == kept
+    # Another user's sessions are not counted with hers.
+    assert [info.id for info in await service.list_for(bobs)] == [bobs.public_id]
+
+
+async def test_the_cap_counts_and_ends_sessions_indexed_before_a_secret_rotation(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    old = harness.sessions(secrets=[OLD_SECRET])
+    old_cookie, oldest = await old.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    harness.clock.advance(1)
+    _, older = await old.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    harness.clock.advance(1)
+    rotated = harness.sessions(secrets=[SECRET, OLD_SECRET], max_per_user=2)
+    _, newest = await rotated.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert await rotated.load(old_cookie) is None
+    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {older.public_id}
+    assert [i.id for i in await rotated.list_for(newest)] == [older.public_id, newest.public_id]
+    # Revoking and ending reach the index named under the old secret too.
+    assert await rotated.revoke(newest, older.public_id) is True
+    assert await harness.store.hgetall(old.index_key(alice["id"])) == {}
+    assert oldest.public_id not in await harness.store.hgetall(rotated.index_key(alice["id"]))
 
 
 # Pre-auth state ------------------------------------------------------------------------------------
