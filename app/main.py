@@ -64,6 +64,7 @@ def create_app(
             secrets,
             idle_timeout=settings.bff_session_idle_timeout,
             max_lifetime=settings.bff_session_max_lifetime,
+            max_per_user=settings.bff_max_sessions_per_user,
             clock=clock,
         )
         app.state.logins = LoginStateService(

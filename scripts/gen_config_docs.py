@@ -108,6 +108,10 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 "absolute cap on a session in seconds; keep it at or below the tenant's token lifespan "
                 "(12 h by default)"
             ),
+            "bff_max_sessions_per_user": Doc(
+                "live sessions one user may have; a login past it ends that user's oldest session (its "
+                "record is deleted, its cookie stops working)"
+            ),
             "bff_login_timeout": Doc("seconds a login in progress (pre-auth state) lives"),
             "bff_poll_min_interval": Doc(
                 "seconds between tenant polls for one login; faster polls get the last answer"

@@ -2,7 +2,7 @@
 
 Example::
 
-    flow = LoginFlow(tenant, poll_min_interval=2.0)
+    flow = LoginFlow(tenant, poll_min_interval=2.0, count_oob=lambda: logins.count_oob(handle))
     step, state = await flow.begin("jane@example.com")     # a ChallengeStep and the state to store
     result = await flow.advance(state, "k3Jd9a", answer="secret")
 
@@ -63,7 +63,6 @@ class LoginState(BaseModel):
     pending: str | None = None
     #: The push number the tenant sent with StartOOB; later polls repeat it so the SPA can keep showing it.
     number: str | None = None
-    oob_starts: int = 0
     last_poll_at: float = 0.0
     last_poll_step: dict[str, Any] | None = None
 
@@ -91,12 +90,15 @@ class LoginFlow:
         tenant: TenantClient,
         *,
         poll_min_interval: float,
+        count_oob: Callable[[], Awaitable[int]],
         clock: Callable[[], float] = time.time,
         before_oob: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.tenant = tenant
         self.poll_min_interval = poll_min_interval
         self.clock = clock
+        #: Counts one StartOOB of this login, atomically, and returns the count so far (this one included).
+        self.count_oob = count_oob
         #: Awaited with the username right before a StartOOB is sent (a per-user limit may raise there).
         self.before_oob = before_oob
 
@@ -116,11 +118,11 @@ class LoginFlow:
         if answer is None:
             if mech.kind == "text":
                 raise InvalidRequest()
-            if state.oob_starts >= MAX_OOB_STARTS:
+            # Counted before the per-user limit, so a refused sixth start spends none of the user's budget.
+            if await self.count_oob() > MAX_OOB_STARTS:
                 raise RateLimited(retry_after=60)
             if self.before_oob is not None:
                 await self.before_oob(state.username)
-            state.oob_starts += 1
             outcome, state.context = await self.tenant.start_oob(state.context, mech.id)
         else:
             if mech.kind == "oob":

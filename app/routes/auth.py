@@ -36,13 +36,20 @@ from app.routes.deps import (
     Sessions,
     Tenant,
 )
-from app.routes.responses import clear_cookie, documented_errors, error_response, set_cookie
+from app.routes.responses import (
+    NoStoreRoute,
+    clear_cookie,
+    documented_errors,
+    error_response,
+    set_cookie,
+)
+from app.security.client_ip import limit_key
 from app.sessions.service import Session
 from app.settings import RateLimit
 
 log = logging.getLogger("bff.auth")
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=NoStoreRoute)
 
 _UPSTREAM = {
     502: "upstream_unavailable or upstream_protocol_error",
@@ -101,9 +108,16 @@ class LoginDesk:
         return LoginFlow(
             self.tenant,
             poll_min_interval=self.settings.bff_poll_min_interval,
+            count_oob=self._count_oob,
             clock=self.request.app.state.clock,
             before_oob=self._limit_oob,
         )
+
+    async def _count_oob(self) -> int:
+        handle = self.handle
+        if handle is None:
+            raise NoLoginInProgress()
+        return await self.logins.count_oob(handle)
 
     @property
     def handle(self) -> str | None:
@@ -133,7 +147,7 @@ Desk = Annotated[LoginDesk, Depends()]
 )
 async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     settings = desk.settings
-    await desk.limit("login-ip", desk.ip, settings.ip_rate_limit)
+    await desk.limit("login-ip", limit_key(desk.ip), settings.ip_rate_limit)
     await desk.limit("login-user", body.username.casefold(), settings.username_rate_limit)
     await _abandon(desk)
     try:

@@ -47,7 +47,10 @@ async def _current_session(
 def peer_ip(request: Request, settings: AppSettings) -> str:
     """The client's address: the peer, or X-Forwarded-For when the peer is a trusted proxy."""
     peer = request.client.host if request.client else None
-    return client_ip(peer, request.headers.get("x-forwarded-for"), settings.bff_trusted_proxies)
+    # Every X-Forwarded-For line, in the order received: a proxy that adds a line of its own rather than
+    # extending the client's puts the address it saw in the last one, and only the right end is believed.
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for")) or None
+    return client_ip(peer, forwarded, settings.bff_trusted_proxies)
 
 
 AppSettings = Annotated[Settings, Depends(_app_state("settings", Settings))]

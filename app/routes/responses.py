@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.errors import BFFError, error_body
@@ -34,6 +37,24 @@ def documented_errors(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
         "description": "csrf, origin, body_too_large, invalid_request, ...",
     }
     return responses
+
+
+class NoStoreRoute(APIRoute):
+    """A route whose every answer carries ``Cache-Control: no-store`` (``APIRouter(route_class=...)``).
+
+    What /auth answers (a user object, a push number, a session listing) is about one signed-in browser:
+    no cache, shared or private, may keep it. Errors already say so (:func:`error_response`).
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def no_store(request: Request) -> Response:
+            response = await handler(request)
+            response.headers["Cache-Control"] = "no-store"
+            return response
+
+        return no_store
 
 
 def error_response(exc: BFFError) -> JSONResponse:

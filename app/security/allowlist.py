@@ -195,8 +195,12 @@ class AllowList:
     _exact: frozenset[str] = field(init=False, repr=False, compare=False)
     _wild: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
     # (method, raw path) -> verdict. The rules never change and an SPA calls the same few paths over and
-    # over, so each is judged once; bounded, so a client sending endless new paths only empties it.
+    # over, so each is judged once; bounded in entries and in key bytes, so a client sending endless new
+    # (or long) paths only empties it. Only keys that could be allowed are kept: a known method and a path
+    # within MAX_PATH_BYTES (longer ones are refused at once, and cost nothing to refuse again).
     _verdicts: dict[tuple[str, bytes], bool] = field(init=False, repr=False, compare=False)
+    #: The bytes of the keys in ``_verdicts`` (method + raw path), kept under MAX_VERDICT_BYTES.
+    _verdict_bytes: list[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         exact = frozenset(f"{r.method} {r.path}" for r in self.rules if r.is_exact)
@@ -206,6 +210,7 @@ class AllowList:
         object.__setattr__(self, "_exact", exact)
         object.__setattr__(self, "_wild", compiled)
         object.__setattr__(self, "_verdicts", {})
+        object.__setattr__(self, "_verdict_bytes", [0])
 
     @classmethod
     def from_text(cls, text: str) -> AllowList:
@@ -225,16 +230,25 @@ class AllowList:
         key = (method, raw_path)
         verdict = self._verdicts.get(key)
         if verdict is None:
+            if method not in METHODS or len(raw_path) > MAX_PATH_BYTES:
+                return False  # refused whatever the rules say: judged again for nothing, never remembered
             path = normalise_path(raw_path)
             verdict = path is not None and self.allows(method, path)
-            if len(self._verdicts) >= MAX_VERDICTS:
+            size = len(method) + len(raw_path)
+            total = self._verdict_bytes
+            if len(self._verdicts) >= MAX_VERDICTS or total[0] + size > MAX_VERDICT_BYTES:
                 self._verdicts.clear()
+                total[0] = 0
             self._verdicts[key] = verdict
+            total[0] += size
         return verdict
 
 
 #: Verdicts an allow-list remembers (see AllowList._verdicts).
 MAX_VERDICTS = 1024
+#: Bytes of method and raw path those verdicts' keys may hold together: an SPA's few dozen paths fit many
+#: times over, and MAX_VERDICTS paths of MAX_PATH_BYTES (2 MiB) do not.
+MAX_VERDICT_BYTES = 256 * 1024
 
 
 def _method_list() -> str:

@@ -7,6 +7,11 @@ Example::
 
 The walk goes right to left because only the right end of the header is written by proxies we trust;
 everything to the left of the first untrusted address may have been typed by the client.
+
+Rate limits count a client by :func:`limit_key`: an IPv4 address as it is, an IPv6 address by its /64, the
+prefix one client (one home, one host on a LAN with privacy addresses) controls whole::
+
+    limit_key("2001:db8:1:2:aaaa::1")  # "2001:db8:1:2::/64"
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"
 #: Hops looked at before giving up: a longer chain is an attack or a loop, not a deployment.
 MAX_HOPS = 32
+
+#: The IPv6 prefix length a single client controls (RFC 4291's interface identifiers, RFC 8981 privacy
+#: addresses: any host may use any of its /64's 2^64 addresses, and change them at will).
+IPV6_CLIENT_PREFIX = 64
 
 _V4_WITH_PORT = re.compile(r"([0-9.]+):[0-9]{1,5}")
 _V6_BRACKETED = re.compile(r"\[([0-9A-Fa-f:.]+)\](?::[0-9]{1,5})?")
@@ -70,3 +79,14 @@ def client_ip(peer: str | None, x_forwarded_for: str | None, trusted: Sequence[N
         if not _trusted(hop, trusted):
             break
     return str(current)
+
+
+def limit_key(ip: str) -> str:
+    """The client as rate limits count it: an IPv4 address (or a non-address) as is, IPv6 as its /64."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip  # UNKNOWN, a unix socket name: nothing to widen
+    if isinstance(address, ipaddress.IPv4Address):
+        return ip
+    return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))

@@ -13,6 +13,7 @@ INDEX_LABEL = b"bff/session-index/v1"
 PUBLIC_ID_LABEL = b"bff/public-id/v1"
 LOG_ID_LABEL = b"bff/log-id/v1"
 BUCKET_LABEL = b"bff/rate-bucket/v1"
+INDEX_NAME_LABEL = b"bff/user-index-name/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -38,7 +39,7 @@ class Keyring:
         keyring.log_id(session_id)  # "3f9c0a..." (16 hex digits)
     """
 
-    __slots__ = ("_bucket_key", "_index_keys", "_log_key", "_public_key")
+    __slots__ = ("_bucket_key", "_index_keys", "_index_name_keys", "_log_key", "_public_key")
 
     def __init__(self, secrets: Sequence[bytes]) -> None:
         if not secrets or any(not s for s in secrets):
@@ -47,6 +48,8 @@ class Keyring:
         self._public_key = _derive(secrets[0], PUBLIC_ID_LABEL)
         self._log_key = _derive(secrets[0], LOG_ID_LABEL)
         self._bucket_key = _derive(secrets[0], BUCKET_LABEL)
+        # One per secret, as for sealing the index: a user's index written before a rotation is still found.
+        self._index_name_keys = tuple(dict.fromkeys(_derive(s, INDEX_NAME_LABEL) for s in secrets))
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -64,3 +67,11 @@ class Keyring:
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""
         return _keyed_hash(self._bucket_key, value.encode(), 16)
+
+    def index_names(self, user_id: str) -> tuple[str, ...]:
+        """Keyed hashes naming a user's session index, the current (written) one first, one per secret.
+
+        Keyed, unlike a plain hash of the user id: a copy of the store and a known user id do not tell
+        whether that user has sessions.
+        """
+        return tuple(_keyed_hash(key, user_id.encode(), 16) for key in self._index_name_keys)

@@ -89,6 +89,21 @@ class LoginStateService:
         if not await self.store.set(key, self._seal(ticket, key, state), left, only_if_exists=True):
             raise NoLoginInProgress("login state is gone")
 
+    async def count_oob(self, cookie: str) -> int:
+        """Count one StartOOB of this login and return the count, this one included.
+
+        One atomic increment in the store (``rl:oob-login:<sha256(id)>``, living as long as the login), so
+        concurrent starts of one login each get a number of their own: a cap kept in the sealed state
+        (read, add one, write back) let every start that read the same state through. The count is not
+        deleted when the login ends (it expires with it), so ending a login costs no extra command.
+        Raises :class:`~app.errors.NoLoginInProgress` when the login is gone.
+        """
+        ticket = self._live_ticket(cookie)
+        if ticket is None:
+            raise NoLoginInProgress("login state is gone")
+        left = ticket.expires_at - self.clock()
+        return await self.store.incr("rl:oob-login:" + ticket.storage_hash, ttl=left)
+
     async def end(self, cookie: str | None) -> None:
         """Forget the state (a no-op for a missing or bad cookie)."""
         ticket = self._codec.load(cookie)

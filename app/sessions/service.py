@@ -4,23 +4,28 @@ Layout in the store (relative to the prefix):
 
 - ``s:<sha256(id)>``      the record, AES-GCM under the session's own key (only its cookie has it), TTL =
                           min(idle timeout, time left before the absolute expiry).
-- ``u:<sha256(user id)>`` the user's index: a hash of public id -> listing entry, AES-GCM under a server key
-                          (HKDF of the session secrets), living at least as long as the user's newest session.
+- ``u:<keyed hash(user id)>`` the user's index: a hash of public id -> listing entry, AES-GCM under a server
+                          key (HKDF of the session secrets), living at least as long as the user's newest
+                          session. Its name is a keyed BLAKE2b (:meth:`Keyring.index_names`), so a copy of
+                          the store and a known user id say nothing; after a secret rotation the index named
+                          under an older secret is still read (and expires once no one writes it).
 
 Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). The
-index may briefly list a session whose record is gone (expired or ended by another writer); listing prunes
-such entries, so the only cost is a stale line nobody sees. ``last_seen_at`` is written lazily: a sliding
+index may briefly list a session whose record is gone (expired or ended by another writer); listing and
+every login (:meth:`SessionService.create`) prune such entries, so the only cost is a stale line nobody
+sees, and a login also ends the user's oldest sessions beyond ``max_per_user`` (two logins at the same
+instant may each leave one more, until the next login). ``last_seen_at`` is written lazily: a sliding
 read is one GETEX, and only when the stored ``last_seen_at`` is over ``LAST_SEEN_INTERVAL`` old does it cost
 a second write (record + index entry), so the listing is accurate to that interval.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from app.errors import StoreUnavailable
 from app.sessions.keyring import Keyring
@@ -31,19 +36,27 @@ from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
 from app.settings import Settings
 
-__all__ = ["LoginStateService", "Session", "SessionInfo", "SessionService", "user_index_key"]
+__all__ = ["LoginStateService", "Session", "SessionInfo", "SessionService"]
 
 log = logging.getLogger("bff.sessions")
 
 #: Seconds between lazy ``last_seen_at`` writes.
 LAST_SEEN_INTERVAL = 60.0
+#: Live sessions one user may have (``BFF_MAX_SESSIONS_PER_USER``, the same default); a login past it
+#: ends the oldest.
+DEFAULT_MAX_PER_USER = 32
 
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def user_index_key(user_id: str) -> str:
-    """The relative key of a user's session index: a hash, so the store never shows the user id."""
-    return "u:" + hashlib.sha256(b"bff-user\x00" + user_id.encode()).hexdigest()
+@dataclass
+class _IndexView:
+    """A user's index as read (every name of it), with its dead lines already deleted."""
+
+    #: public id -> entry, for sessions whose record still exists.
+    live: dict[str, IndexEntry] = field(default_factory=dict)
+    #: public id -> the index keys holding a line for it (several only across a secret rotation).
+    where: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SessionService:
@@ -63,13 +76,17 @@ class SessionService:
         *,
         idle_timeout: float,
         max_lifetime: float,
+        max_per_user: int = DEFAULT_MAX_PER_USER,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if idle_timeout <= 0 or max_lifetime <= 0:
             raise ValueError("idle_timeout and max_lifetime must be positive")
+        if max_per_user < 1:
+            raise ValueError("max_per_user must be at least 1")
         self.store = store
         self.idle_timeout = idle_timeout
         self.max_lifetime = max_lifetime
+        self.max_per_user = max_per_user
         self.clock = clock
         self.keyring = Keyring(secrets)
         self._codec = TicketCodec(secrets, "session")
@@ -83,8 +100,13 @@ class SessionService:
             settings.signing_secrets(),
             idle_timeout=settings.bff_session_idle_timeout,
             max_lifetime=settings.bff_session_max_lifetime,
+            max_per_user=settings.bff_max_sessions_per_user,
             clock=clock,
         )
+
+    def index_key(self, user_id: str) -> str:
+        """The store key of ``user_id``'s session index, the one written now (see the module docstring)."""
+        return "u:" + self.keyring.index_names(user_id)[0]
 
     # Public API ------------------------------------------------------------------------------------
 
@@ -108,6 +130,8 @@ class SessionService:
         )
         key = "s:" + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
+        # The index grows only here: drop its dead lines, and make room for this session under the cap.
+        await self._end_oldest(await self._read_index(user["id"]), keep=self.max_per_user - 1)
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
         await self._write_index(record, key, min_ttl=self.max_lifetime)
@@ -148,27 +172,15 @@ class SessionService:
     async def delete(self, session: Session) -> None:
         """End ``session``: its record and its index entry."""
         await self.store.delete(session.storage_key)
-        await self.store.hdel(user_index_key(session.user["id"]), session.public_id)
+        for index in self._index_keys(session.user["id"]):
+            await self.store.hdel(index, session.public_id)
         log.info("session ended", extra={"session": session.log_id})
 
     async def list_for(self, session: Session) -> list[SessionInfo]:
         """The live sessions of ``session``'s user, oldest first, the caller's own flagged ``current``."""
-        index = user_index_key(session.user["id"])
-        now = self.clock()
-        candidates: list[tuple[str, IndexEntry]] = []
-        gone: list[str] = []
-        for public_id, blob in (await self.store.hgetall(index)).items():
-            entry = self._open_index(index, public_id, blob)
-            if entry is None or entry.expires_at <= now:
-                gone.append(public_id)
-            else:
-                candidates.append((public_id, entry))
-        alive = await self.store.exists_many([entry.ref for _, entry in candidates])
+        view = await self._read_index(session.user["id"])
         infos: list[SessionInfo] = []
-        for (public_id, entry), exists in zip(candidates, alive, strict=True):
-            if not exists:
-                gone.append(public_id)
-                continue
+        for public_id, entry in view.live.items():
             current = public_id == session.public_id
             infos.append(
                 SessionInfo(
@@ -180,24 +192,67 @@ class SessionService:
                     ip=entry.ip,
                 )
             )
-        if gone:
-            await self.store.hdel(index, *gone)
         return sorted(infos, key=lambda info: (info.created_at, info.id))
 
     async def revoke(self, session: Session, public_id: str) -> bool:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
         if not _PUBLIC_ID.fullmatch(public_id):
             return False
-        index = user_index_key(session.user["id"])
-        blob = await self.store.hget(index, public_id)
-        if blob is None:
+        indexes = self._index_keys(session.user["id"])
+        entry: IndexEntry | None = None
+        for index in indexes:
+            blob = await self.store.hget(index, public_id)
+            if blob is not None:
+                entry = self._open_index(index, public_id, blob)
+                break
+        else:
             return False
-        entry = self._open_index(index, public_id, blob)
         existed = entry is not None and await self.store.delete(entry.ref)
-        await self.store.hdel(index, public_id)
+        for index in indexes:
+            await self.store.hdel(index, public_id)
         return existed
 
     # Internals -------------------------------------------------------------------------------------
+
+    def _index_keys(self, user_id: str) -> list[str]:
+        return ["u:" + name for name in self.keyring.index_names(user_id)]
+
+    async def _read_index(self, user_id: str) -> _IndexView:
+        """The user's live index entries; lines of sessions that are gone are deleted on the way."""
+        now = self.clock()
+        view = _IndexView()
+        gone: dict[str, list[str]] = {}  # index key -> public ids to delete there
+        for index in self._index_keys(user_id):  # the current name first: its line of a session is newest
+            for public_id, blob in (await self.store.hgetall(index)).items():
+                entry = self._open_index(index, public_id, blob)
+                if entry is None or entry.expires_at <= now:
+                    gone.setdefault(index, []).append(public_id)
+                    continue
+                view.where.setdefault(public_id, []).append(index)
+                view.live.setdefault(public_id, entry)
+        candidates = list(view.live.items())
+        alive = await self.store.exists_many([entry.ref for _, entry in candidates])
+        for (public_id, _), exists in zip(candidates, alive, strict=True):
+            if not exists:
+                del view.live[public_id]
+                for index in view.where.pop(public_id):
+                    gone.setdefault(index, []).append(public_id)
+        for index, public_ids in gone.items():
+            await self.store.hdel(index, *public_ids)
+        return view
+
+    async def _end_oldest(self, view: _IndexView, *, keep: int) -> None:
+        """End the oldest of ``view``'s live sessions until ``keep`` are left: record and index lines."""
+        excess = len(view.live) - keep
+        if excess <= 0:
+            return
+        oldest = sorted(view.live.items(), key=lambda item: (item[1].created_at, item[0]))[:excess]
+        for public_id, entry in oldest:
+            await self.store.delete(entry.ref)
+            for index in view.where[public_id]:
+                await self.store.hdel(index, public_id)
+        # No id to name them by (the index holds none); the count says the cap was met.
+        log.info("sessions ended past the per-user cap", extra={"count": excess})
 
     def _aad(self, key: str) -> bytes:
         return (self.store.prefix + key).encode()
@@ -213,7 +268,7 @@ class SessionService:
         return None if plain is None else IndexEntry.decode(plain)
 
     async def _write_index(self, record: Record, key: str, *, min_ttl: float) -> None:
-        index = user_index_key(record.user["id"])
+        index = self.index_key(record.user["id"])
         entry = IndexEntry(
             ref=key,
             created_at=record.created_at,

@@ -3,6 +3,8 @@ StartOOB per user (push bombing), and a superseded login cleaned up at the tenan
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from tests.support.bff_fixtures import BffFactory, Sim
@@ -53,6 +55,64 @@ async def test_forwarded_for_counts_only_behind_a_trusted_proxy(make_bff: BffFac
         assert (await browser.post("/auth/login", json={"username": "alice@example.com"})).status_code == 429
 
 
+async def test_ipv6_clients_share_one_login_budget_per_64(make_bff: BffFactory, sim: Sim) -> None:
+    bff = make_bff(bff_login_rate_limit="10/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    statuses: list[int] = []
+    async with _client(bff.url) as browser:
+        # 200 attempts, each from a different address of one /64 (as a host with privacy addresses may).
+        for n in range(200):
+            address = f"2001:db8:4:7:{n:x}:{(n * 7919) & 0xFFFF:x}::{n + 1:x}"
+            response = await browser.post(
+                "/auth/login", json={"username": "alice@example.com"}, headers={"X-Forwarded-For": address}
+            )
+            statuses.append(response.status_code)
+        assert statuses.count(200) == 10 and statuses.count(429) == 190
+        assert statuses[:10] == [200] * 10
+        # The next /64 is another client, with a budget of its own.
+        other = await browser.post(
+            "/auth/login",
+            json={"username": "alice@example.com"},
+            headers={"X-Forwarded-For": "2001:db8:4:8::1"},
+        )
+        assert other.status_code == 200
+    starts = [c for c in sim.calls() if c["path"] == "/Security/StartAuthentication"]
+    assert len(starts) == 11
+
+
+async def test_ipv4_clients_keep_a_login_budget_per_address(make_bff: BffFactory) -> None:
+    bff = make_bff(bff_login_rate_limit="1/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    async with _client(bff.url) as browser:
+        for n in range(1, 13):  # neighbours in one /24 are not one client
+            headers = {"X-Forwarded-For": f"198.51.100.{n}"}
+            ok(await browser.post("/auth/login", json={"username": "alice@example.com"}, headers=headers))
+        again = await browser.post(
+            "/auth/login", json={"username": "alice@example.com"}, headers={"X-Forwarded-For": "198.51.100.1"}
+        )
+        assert again.status_code == 429
+
+
+async def test_every_forwarded_for_line_is_read_so_a_client_cannot_pick_its_rate_limit_ip(
+    make_bff: BffFactory,
+) -> None:
+    # The trusted proxy adds its own X-Forwarded-For line (the address it saw) after the client's own line.
+    bff = make_bff(bff_login_rate_limit="1/60,100000/60", bff_trusted_proxies="127.0.0.1/32")
+    async with _client(bff.url) as browser:
+
+        async def attempt(typed: str, seen: str) -> int:
+            lines = [("X-Forwarded-For", typed), ("X-Forwarded-For", seen)]
+            response = await browser.post(
+                "/auth/login", json={"username": "alice@example.com"}, headers=lines
+            )
+            return response.status_code
+
+        assert await attempt("203.0.113.1", "198.51.100.9") == 200
+        # A fresh address typed by the client does not buy a fresh budget: the proxy's line names it.
+        assert await attempt("203.0.113.2", "198.51.100.9") == 429
+        assert await attempt("198.51.100.10", "198.51.100.9") == 429
+        # Another real client (the proxy's line) still has its own.
+        assert await attempt("203.0.113.2", "198.51.100.10") == 200
+
+
 async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, sim: Sim) -> None:
     bff = make_bff()
     user = "push@example.com"
@@ -74,6 +134,22 @@ async def test_start_oob_is_capped_per_login_and_per_user(make_bff: BffFactory, 
         assert 1 <= int(per_user.headers["retry-after"]) <= 600
     oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
     assert len(oob_calls) == pushes == 10
+
+
+async def test_concurrent_start_oob_calls_of_one_login_never_exceed_the_per_login_cap(
+    make_bff: BffFactory, sim: Sim
+) -> None:
+    # The per-user limit set out of the way: only the per-login cap (5) is under test, on real Redis.
+    bff = make_bff(bff_oob_rate_limit="1000/600")
+    user = "push@example.com"
+    async with _client(bff.url) as browser:
+        step = await start(browser, user)
+        otp = mechanism(ok(await answer(browser, mechanism(step, "UP"), password(user))), "OTP")
+        answers = await asyncio.gather(*(start_oob(browser, otp) for _ in range(20)))
+    statuses = sorted(response.status_code for response in answers)
+    assert statuses == [200] * 5 + [429] * 15
+    oob_calls = [c for c in sim.calls() if (c.get("json") or {}).get("Action") == "StartOOB"]
+    assert len(oob_calls) == 5
 
 
 async def test_a_new_login_cleans_up_the_superseded_one_at_the_tenant(make_bff: BffFactory, sim: Sim) -> None:

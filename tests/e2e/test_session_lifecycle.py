@@ -9,10 +9,10 @@ import httpx
 import pytest
 import redis
 
-from app.sessions.service import user_index_key
+from app.sessions.keyring import Keyring
 from app.sessions.ticket import TicketCodec
 from tests.support.asgi_server import ServerThread
-from tests.support.bff_fixtures import SECRET, Sim
+from tests.support.bff_fixtures import SECRET, BffFactory, Sim
 from tests.support.bff_login import answer, login_password, mechanism, ok, start
 
 IDLE = 1800  # the default BFF_SESSION_IDLE_TIMEOUT
@@ -96,7 +96,7 @@ async def test_logout_ends_the_token_at_the_tenant_and_the_session_everywhere(
         done = await login_password(browser, "alice@example.com")
         cookie = browser.cookies["bff"]
         [token] = _tenant_tokens(sim_server, "alice@example.com")
-        index = ("bff:" + user_index_key(done["user"]["id"])).encode()
+        index = ("bff:u:" + Keyring([SECRET.encode()]).index_names(done["user"]["id"])[0]).encode()
         assert store.exists(_session_key(cookie)) and store.hlen(index) == 1
 
         response = await browser.post("/auth/logout")
@@ -153,6 +153,25 @@ async def test_sessions_are_listed_across_browsers_and_revoked_by_id(bff: Server
         assert [s["user_agent"] for s in (await laptop.get("/auth/sessions")).json()] == ["laptop-browser"]
         # Ending it twice: it is no longer one of mine.
         assert (await laptop.delete(f"/auth/sessions/{phone_id}")).status_code == 404
+
+
+async def test_a_login_past_the_sessions_per_user_cap_ends_the_oldest_session(
+    make_bff: BffFactory, sim: Sim, store: redis.Redis
+) -> None:
+    bff = make_bff(bff_max_sessions_per_user=2)
+    browsers = [_client(bff, user_agent=f"device-{n}") for n in range(3)]
+    try:
+        for browser in browsers:
+            await login_password(browser, "alice@example.com")
+        first, second, third = browsers
+        assert (await first.get("/auth/session")).status_code == 401  # ended, not only unlisted
+        assert not store.exists(_session_key(first.cookies["bff"]))
+        assert (await second.get("/auth/session")).status_code == 200
+        listing = (await third.get("/auth/sessions")).json()
+        assert [item["user_agent"] for item in listing] == ["device-1", "device-2"]
+    finally:
+        for browser in browsers:
+            await browser.aclose()
 
 
 async def test_revoking_my_own_current_session_clears_the_cookie(bff: ServerThread, sim: Sim) -> None:

@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from app.security.allowlist import (
     MAX_PATH_BYTES,
+    MAX_VERDICT_BYTES,
     METHODS,
     AllowList,
     Rule,
@@ -210,3 +211,42 @@ def test_many_rules_compile_to_one_matcher_that_still_tells_them_apart() -> None
     assert rules.allows("GET", "/r199/x")
     assert not rules.allows("GET", "/r200/x")
     assert not rules.allows("GET", "/r1/x/y")
+
+
+# The verdict cache ----------------------------------------------------------------------------------
+
+
+def _cached_bytes(rules: AllowList) -> int:
+    return sum(len(method) + len(raw) for method, raw in rules._verdicts)
+
+
+def test_paths_past_the_refusal_limit_are_never_remembered() -> None:
+    rules = AllowList.from_text("GET /UserMgmt/**")
+    for n in range(200):
+        long = b"/UserMgmt/" + str(n).encode() + b"a" * (64 * 1024)
+        assert rules.allows_raw("GET", long) is False
+    assert rules._verdicts == {}
+    just_over = b"/UserMgmt/" + b"b" * (MAX_PATH_BYTES - len(b"/UserMgmt/") + 1)
+    assert rules.allows_raw("GET", just_over) is False and rules._verdicts == {}
+    at_limit = b"/UserMgmt/" + b"b" * (MAX_PATH_BYTES - len(b"/UserMgmt/"))
+    assert rules.allows_raw("GET", at_limit) is True and list(rules._verdicts) == [("GET", at_limit)]
+
+
+def test_unknown_methods_are_never_remembered() -> None:
+    rules = AllowList.from_text("* /a")
+    for n in range(100):
+        assert rules.allows_raw("X" * 1000 + str(n), b"/a") is False
+    assert rules._verdicts == {}
+
+
+def test_many_long_paths_do_not_grow_the_verdict_cache_past_its_byte_bound() -> None:
+    rules = AllowList.from_text("GET /UserMgmt/**")
+    filler = MAX_PATH_BYTES - 32
+    for n in range(3 * MAX_VERDICT_BYTES // MAX_PATH_BYTES):
+        raw = f"/UserMgmt/{n:08d}/".encode() + b"c" * filler
+        assert rules.allows_raw("GET", raw) is True
+        assert _cached_bytes(rules) <= MAX_VERDICT_BYTES
+    assert rules._verdict_bytes[0] == _cached_bytes(rules) > 0
+    # Emptied and refilled, never grown: the short paths an SPA uses are remembered as before.
+    assert rules.allows_raw("GET", b"/UserMgmt/GetUser") is True
+    assert rules._verdicts[("GET", b"/UserMgmt/GetUser")] is True

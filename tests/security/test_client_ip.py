@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.security.client_ip import MAX_HOPS, UNKNOWN, client_ip, parse_address
+from app.security.client_ip import MAX_HOPS, UNKNOWN, client_ip, limit_key, parse_address
 
 LB = [ip_network("10.0.0.0/8"), ip_network("fd00::/8")]
 
@@ -98,3 +98,22 @@ def test_whatever_the_client_prepends_it_gets_its_own_address(spoof: list[str], 
 @given(header=st.text(max_size=80))
 def test_client_ip_never_raises(header: str) -> None:
     assert client_ip("10.0.0.1", header, LB)
+
+
+def test_rate_limits_count_an_ipv6_client_by_its_64() -> None:
+    assert limit_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:2::1") == limit_key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert limit_key("2001:db8:1:2::1") != limit_key("2001:db8:1:3::1")
+    assert limit_key("::1") == "::/64"
+
+
+def test_rate_limits_count_an_ipv4_client_by_its_address() -> None:
+    assert limit_key("198.51.100.7") == "198.51.100.7"
+    assert limit_key("198.51.100.7") != limit_key("198.51.100.8")
+    # An IPv4 client seen through a dual-stack socket is already its IPv4 form (client_ip), not a /64.
+    assert limit_key(client_ip("::ffff:198.51.100.7", None, LB)) == "198.51.100.7"
+
+
+def test_rate_limits_keep_what_is_not_an_address() -> None:
+    assert limit_key(UNKNOWN) == UNKNOWN
+    assert limit_key("/run/bff.sock") == "/run/bff.sock"

@@ -52,11 +52,28 @@ class Harness:
         self.clock.advance(seconds)
 
     def sessions(
-        self, *, idle: float = 600, max_lifetime: float = 3600, secrets: list[bytes] | None = None
+        self,
+        *,
+        idle: float = 600,
+        max_lifetime: float = 3600,
+        secrets: list[bytes] | None = None,
+        max_per_user: int = 32,
     ) -> SessionService:
         return SessionService(
-            self.store, secrets or [SECRET], idle_timeout=idle, max_lifetime=max_lifetime, clock=self.clock
+            self.store,
+            secrets or [SECRET],
+            idle_timeout=idle,
+            max_lifetime=max_lifetime,
+            max_per_user=max_per_user,
+            clock=self.clock,
         )
+
+    async def keys(self) -> list[str]:
+        """Every key in the store, prefix included."""
+        if self.raw is not None:
+            return [k.decode() for k in await self.raw.keys("*")]
+        assert isinstance(self.store, MemoryStore)
+        return self.store.keys()
 
     def logins(self, *, timeout: float = 300, secrets: list[bytes] | None = None) -> LoginStateService:
         return LoginStateService(self.store, secrets or [SECRET], login_timeout=timeout, clock=self.clock)

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from app.errors import NoLoginInProgress
 from app.sessions.records import Session
-from app.sessions.service import LAST_SEEN_INTERVAL, SessionService, user_index_key
+from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.sessions.ticket import TicketCodec
-from tests.sessions.conftest import OLD_SECRET, SECRET, Harness
+from tests.sessions.conftest import OLD_SECRET, PREFIX, SECRET, Harness
 
 UserFactory = Callable[[str], dict[str, str]]
 
 
 async def new_session(
-    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: float
+    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: Any
 ) -> tuple[SessionService, str, Session]:
     service = harness.sessions(**kw)
     cookie, session = await service.create(
@@ -201,7 +204,7 @@ async def test_delete_ends_record_and_index_entry(harness: Harness, user_factory
     await service.delete(session)
     assert await service.load(cookie) is None
     assert await harness.store.get(session.storage_key) is None
-    assert set(await harness.store.hgetall(user_index_key(user["id"]))) == {other.public_id}
+    assert set(await harness.store.hgetall(service.index_key(user["id"]))) == {other.public_id}
     assert await service.load(other_cookie) is not None
 
 
@@ -233,7 +236,7 @@ async def test_listing_prunes_expired_sessions_from_the_index(
     _, cookie, newer = await new_session(harness, alice, idle=1.5)
     await harness.elapse(0.8)
     # older idled out (1.8 s > 1.5 s); its index line still exists until a listing notices.
-    index = user_index_key(alice["id"])
+    index = service.index_key(alice["id"])
     assert set(await harness.store.hgetall(index)) == {older.public_id, newer.public_id}
     current = await service.load(cookie)
     assert current is not None
@@ -252,13 +255,13 @@ async def test_listing_prunes_sessions_past_their_absolute_expiry(
     current = await service.load(cookie)
     assert current is not None
     assert [i.id for i in await service.list_for(current)] == [newer.public_id]
-    assert set(await harness.store.hgetall(user_index_key(alice["id"]))) == {newer.public_id}
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {newer.public_id}
 
 
 async def test_index_lives_as_long_as_the_newest_session(harness: Harness, user_factory: UserFactory) -> None:
     alice = user_factory("alice")
-    await new_session(harness, alice, max_lifetime=3600)
-    ttl = await harness.store.ttl(user_index_key(alice["id"]))
+    service, _, _ = await new_session(harness, alice, max_lifetime=3600)
+    ttl = await harness.store.ttl(service.index_key(alice["id"]))
     assert ttl is not None and 3590 < ttl <= 3600
 
 
@@ -314,6 +317,115 @@ async def test_rotated_secrets_still_open_cookies_and_index(
     assert await harness.sessions(secrets=[SECRET]).load(cookie) is None
 
 
+# The user index: named by a keyed hash, pruned at every login, capped per user ----------------------
+
+
+async def test_user_index_is_named_by_a_keyed_hash_not_a_plain_hash_of_the_user_id(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service, _, _ = await new_session(harness, alice)
+    index = service.index_key(alice["id"])
+    assert await harness.store.hgetall(index)
+    plain = {
+        hashlib.sha256(alice["id"].encode()).hexdigest(),
+        hashlib.sha256(b"bff-user\x00" + alice["id"].encode()).hexdigest(),  # the name before this change
+    }
+    keys = await harness.keys()
+    assert PREFIX + index in keys
+    assert not any(digest in key for key in keys for digest in plain)
+    # Another secret names another index: without the secret, a known user id finds nothing.
+    assert harness.sessions(secrets=[OLD_SECRET]).index_key(alice["id"]) != index
+    assert harness.sessions(secrets=[SECRET]).index_key(alice["id"]) == index
+    assert service.index_key(user_factory("bob")["id"]) != index
+
+
+async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    old = harness.sessions(secrets=[OLD_SECRET])
+    _, first = await old.create(bearer="b1", user=alice, user_agent="ua", ip="1.1.1.1")
+    _, second = await old.create(bearer="b2", user=alice, user_agent="ua", ip="1.1.1.1")
+    rotated = harness.sessions(secrets=[SECRET, OLD_SECRET])
+    _, mine = await rotated.create(bearer="b3", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert rotated.index_key(alice["id"]) != old.index_key(alice["id"])
+    assert await rotated.revoke(mine, first.public_id) is True
+    assert await harness.store.get(first.storage_key) is None
+    second_now = await rotated.load(
+        (await old.create(bearer="b4", user=alice, user_agent="ua", ip="1.1.1.1"))[0]
+    )
+    assert second_now is not None
+    await rotated.delete(second_now)
+    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {second.public_id}
+    assert {i.id for i in await rotated.list_for(mine)} == {second.public_id, mine.public_id}
+
+
+async def test_a_login_prunes_lines_of_expired_sessions_from_the_index(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    service = harness.sessions(max_lifetime=100)
+    # 120 logins, each past the previous one's absolute expiry: the index keeps only the live one.
+    for n in range(120):
+        harness.clock.advance(101 if n else 0)
+        _, last = await service.create(bearer="b", user=alice, user_agent="ua", ip="10.0.0.7")
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {last.public_id}
+    # Sessions whose records are gone (idled out, ended elsewhere) are pruned too.
+    ended = [
+        (await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))[1] for _ in range(3)
+    ]
+    for session in ended:
+        await harness.store.delete(session.storage_key)
+    _, newest = await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {
+        last.public_id,
+        newest.public_id,
+    }
+
+
+async def test_sessions_per_user_are_capped_and_the_oldest_is_ended(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice, bob = user_factory("alice"), user_factory("bob")
+    service = harness.sessions(max_per_user=3)
+    _, bobs = await service.create(bearer="b", user=bob, user_agent="ua", ip="1.1.1.1")
+    made: list[tuple[str, Session]] = []
+    for _ in range(5):
+        made.append(await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))
+        harness.clock.advance(1)
+    kept = [session.public_id for _, session in made[2:]]
+    assert sorted(await harness.store.hgetall(service.index_key(alice["id"]))) == sorted(kept)
+    for cookie, session in made[:2]:
+        assert await service.load(cookie) is None  # ended, not just unlisted
+        assert await harness.store.get(session.storage_key) is None
+    current = await service.load(made[-1][0])
+    assert current is not None
+    assert [info.id for info in await service.list_for(current)] == kept
+    # Another user's sessions are not counted with hers.
+    assert [info.id for info in await service.list_for(bobs)] == [bobs.public_id]
+
+
+async def test_the_cap_counts_and_ends_sessions_indexed_before_a_secret_rotation(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    alice = user_factory("alice")
+    old = harness.sessions(secrets=[OLD_SECRET])
+    old_cookie, oldest = await old.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    harness.clock.advance(1)
+    _, older = await old.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    harness.clock.advance(1)
+    rotated = harness.sessions(secrets=[SECRET, OLD_SECRET], max_per_user=2)
+    _, newest = await rotated.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
+    assert await rotated.load(old_cookie) is None
+    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {older.public_id}
+    assert [i.id for i in await rotated.list_for(newest)] == [older.public_id, newest.public_id]
+    # Revoking and ending reach the index named under the old secret too.
+    assert await rotated.revoke(newest, older.public_id) is True
+    assert await harness.store.hgetall(old.index_key(alice["id"])) == {}
+    assert oldest.public_id not in await harness.store.hgetall(rotated.index_key(alice["id"]))
+
+
 # Pre-auth state ------------------------------------------------------------------------------------
 
 
@@ -353,6 +465,22 @@ async def test_login_state_save_keeps_the_deadline_of_begin(harness: Harness) ->
     assert ttl is not None and 5 < ttl <= 10.01
     harness.clock.advance(10.5)
     assert await logins.load(cookie) is None
+
+
+async def test_concurrent_oob_counts_of_one_login_each_get_their_own_number(harness: Harness) -> None:
+    logins = harness.logins(timeout=100)
+    cookie = await logins.begin({"n": 1})
+    other = await logins.begin({"n": 2})
+    counts = await asyncio.gather(*(logins.count_oob(cookie) for _ in range(40)))
+    assert sorted(counts) == list(range(1, 41))
+    assert await logins.count_oob(other) == 1  # per login
+    ticket = TicketCodec([SECRET], "login").load(cookie)
+    assert ticket is not None
+    ttl = await harness.store.ttl("rl:oob-login:" + ticket.storage_hash)
+    assert ttl is not None and 99 < ttl <= 100.01  # it ends with the login
+    await logins.end(cookie)
+    with pytest.raises(NoLoginInProgress):
+        await logins.count_oob("not a login cookie")
 
 
 async def test_session_and_login_cookies_are_not_interchangeable(
