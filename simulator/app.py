@@ -17,9 +17,11 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
-from simulator import bearer, controls, protocol
+from simulator import bearer, controls, oauth_authorize, oauth_controls, oauth_token, protocol
 from simulator.envelope import html_not_found
 from simulator.middleware import CallLogAndFaults
+from simulator.oauth_apps import load_oauth_apps
+from simulator.oauth_state import OAuthState
 from simulator.state import SimConfig, SimState
 from simulator.users import load_users
 
@@ -33,8 +35,12 @@ def create_app(
     pod_chain: list[str] | None = None,
     tenant_id: str = "ABC1234",
     login_lifetime: int = 600,
+    oauth_apps: list[dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """A simulated tenant loaded with ``users`` (dicts, a JSON file, or None for users.example.json)."""
+    """A simulated tenant loaded with ``users`` (dicts, a JSON file, or None for users.example.json).
+
+    ``oauth_apps``: OAuth2 Client apps (the users file's schema); None takes the users file's ``oauth_apps``.
+    """
     config = SimConfig(
         token_lifetime=token_lifetime,
         lockout_threshold=lockout_threshold,
@@ -44,6 +50,8 @@ def create_app(
         login_lifetime=login_lifetime,
     )
     state = SimState(load_users(users), config)
+    oauth = OAuthState(state, load_oauth_apps(oauth_apps, users))
+    state.reset_hooks.append(oauth.reset)
     app = FastAPI(
         title="CyberArk Identity tenant simulator",
         docs_url=None,
@@ -51,9 +59,13 @@ def create_app(
         openapi_url=None,
     )
     app.state.sim = state
+    app.state.oauth = oauth
     app.include_router(protocol.router)
     app.include_router(bearer.router)
     app.include_router(controls.router)
+    app.include_router(oauth_authorize.router)
+    app.include_router(oauth_token.router)
+    app.include_router(oauth_controls.router)
     app.add_middleware(CallLogAndFaults, state=state)
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -20,7 +20,7 @@ _DEFAULT_APPS = default_apps()
 def _spend(request: Request) -> tuple[SimState, Token | None]:
     state: SimState = request.app.state.sim
     with state.lock:
-        return state, state.spend_token(bearer_of(request))
+        return state, state.spend_token(bearer_of(request), request.url.path)
 
 
 @router.post("/Security/Logout")

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +81,8 @@ class Token:
     one_time: bool
     used: bool = False
     revoked: bool = False
+    #: None: any bearer path (a login's token); else an OAuth access token's scope as full-match path regexes.
+    allowed: tuple[re.Pattern[str], ...] | None = None
 
 
 @dataclass
@@ -101,6 +105,8 @@ class SimState:
         self.lock = threading.Lock()
         self._initial_users = users
         self._initial_config = config
+        #: Called by reset() with the lock held, e.g. the OAuth apps' memory (simulator/oauth_state.py).
+        self.reset_hooks: list[Callable[[], None]] = []
         self.reset()
 
     def reset(self) -> None:
@@ -117,6 +123,8 @@ class SimState:
             self.calls: list[dict[str, Any]] = []
             self.faults: dict[str, Fault] = {}
             self._created = 0
+            for hook in self.reset_hooks:
+                hook()
 
     # Clock ------------------------------------------------------------------------------------------
 
@@ -182,10 +190,16 @@ class SimState:
         self.tokens[once.value] = once
         return duration, once
 
-    def spend_token(self, value: str | None) -> Token | None:
-        """The token if it is good for this call (a one-time token is used up by it); else None."""
+    def spend_token(self, value: str | None, path: str | None = None) -> Token | None:
+        """The token if it is good for this call (a one-time token is used up by it); else None.
+
+        An OAuth access token is good only for the paths its scope allows (``path`` without its leading /).
+        """
         token = self.tokens.get(value) if value else None
         if token is None or token.revoked or token.used or self.now() >= token.expires_at:
+            return None
+        rest = (path or "").lstrip("/")
+        if token.allowed is not None and not any(p.fullmatch(rest) for p in token.allowed):
             return None
         if token.one_time:
             token.used = True
