@@ -206,7 +206,7 @@ class OAuthClient:
         headers = dict(_FORM)
         if self.client_auth == "basic":
             # RFC 6749 §2.3.1: id and secret are form-urlencoded before base64 (a client id is a login name
-            # such as svc@tenant). A tenant that would not decode them still has CYBERARK_OAUTH_CLIENT_AUTH=post.
+            # such as svc@tenant). For a tenant that would not decode them: CYBERARK_OAUTH_CLIENT_AUTH=post.
             pair = f"{quote_plus(self.client_id)}:{quote_plus(self._secret)}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         return self.tenant.build_request("POST", url, content=urlencode(form).encode(), headers=headers)
