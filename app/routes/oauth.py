@@ -38,7 +38,12 @@ class LoggedOut(BaseModel):
     end_session_url: str
 
 
-@router.get("/options", response_model=LoginOptions, summary="The login modes this BFF offers")
+@router.get(
+    "/options",
+    response_model=LoginOptions,
+    summary="The login modes this BFF offers (no session needed)",
+    responses=documented_errors({}),
+)
 async def options(settings: AppSettings) -> LoginOptions:
     return LoginOptions.model_validate({"login_modes": settings.bff_login_modes})
 

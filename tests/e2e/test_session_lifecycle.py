@@ -193,7 +193,8 @@ async def test_slide_false_reads_without_extending_the_idle_timer(
 async def test_session_state_shape(browser: httpx.AsyncClient, sim: Sim) -> None:
     done = await login_password(browser, "alice@example.com")
     state = ok(await browser.get("/auth/session"))
-    assert set(state) == {"authenticated", "user", "expires_at", "idle_expires_at"}
+    assert set(state) == {"authenticated", "user", "expires_at", "idle_expires_at", "login"}
+    assert state["login"] == "api"
     assert state["user"] == done["user"]
     assert set(state["user"]) == {"id", "username", "display_name", "email", "tenant"}
     assert state["idle_expires_at"] <= state["expires_at"]
