@@ -24,17 +24,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
+from app.identity.oauth import OAuthClient
+from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
+from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
 from app.security.limits import RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
+from app.sessions.refresh import Refresher
 from app.sessions.service import LoginStateService, SessionService
 from app.settings import Settings, load_settings_or_exit
 
@@ -71,13 +75,36 @@ def create_app(
             store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
         )
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
-        await proxy.open(app.state.sessions)
+        oauth = OAuthClient.from_settings(settings, client, clock=clock) if settings.oauth_enabled else None
+        app.state.oauth_client = oauth
+        app.state.oauth_flow = (
+            None
+            if oauth is None
+            else OAuthLoginFlow(
+                oauth,
+                app.state.sessions.keyring.oauth_login_keys,
+                redirect_uri=settings.oauth_redirect_uri,
+                scope=settings.cyberark_oauth_scope,
+                login_timeout=settings.bff_login_timeout,
+                clock=clock,
+            )
+        )
+        refresher = Refresher(
+            app.state.sessions,
+            oauth,
+            # The lock outlives the refresh call it guards: that call gives up at CYBERARK_TIMEOUT.
+            lease=settings.cyberark_timeout + 5,
+            clock=clock,
+            count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
+        )
+        await proxy.open(app.state.sessions, refresher=refresher)
         log.info(
             "started",
             extra={
                 "env": settings.bff_env,
                 "tenant": settings.tenant_url,
                 "store": "redis" if settings.bff_redis_url else "memory",
+                "login_modes": ",".join(settings.bff_login_modes),
             },
         )
         try:
@@ -106,6 +133,7 @@ def create_app(
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)
     app.include_router(auth.router)
+    app.include_router(oauth_routes.router)
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")

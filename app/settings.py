@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ DEV_TENANT_URL = "http://127.0.0.1:9001"
 MIN_SECRET_LENGTH = 32
 
 CommaList = Annotated[list[str], NoDecode]
+#: The login modes, in the order /auth/options lists them.
+LOGIN_MODES = ("api", "oauth")
+# An OAuth2 app id goes into the tenant's paths (/OAuth2/Token/{app}): nothing that could change the path.
+_APP_ID = re.compile(r"(?!\.\.?$)[A-Za-z0-9._-]{1,128}")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -103,7 +108,17 @@ class Settings(BaseSettings):
     bff_static_dir: Path | None = None
     bff_log_level: str = "INFO"
 
-    @field_validator("bff_redis_sentinels", "bff_allowed_origins", mode="before")
+    #: Which logins the BFF offers: ``api`` (the /auth/login steps), ``oauth`` (the code flow), or both.
+    bff_login_modes: CommaList = ["api"]
+    #: The browser-facing origin of the BFF; builds the OAuth ``redirect_uri``.
+    bff_public_url: str | None = None
+    cyberark_oauth_app_id: str | None = None
+    cyberark_oauth_client_id: str | None = None
+    cyberark_oauth_client_secret: SecretStr | None = None
+    cyberark_oauth_scope: str = "openid profile"
+    cyberark_oauth_client_auth: Literal["basic", "post"] = "basic"
+
+    @field_validator("bff_redis_sentinels", "bff_allowed_origins", "bff_login_modes", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         return _split(value)
@@ -134,6 +149,38 @@ class Settings(BaseSettings):
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
                 raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
         return [o.rstrip("/").lower() for o in value]
+
+    @field_validator("bff_login_modes")
+    @classmethod
+    def _login_modes(cls, value: list[str]) -> list[str]:
+        modes = {mode.lower() for mode in value}
+        unknown = sorted(modes - set(LOGIN_MODES))
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} is not a login mode; use api, oauth or api,oauth")
+        if not modes:
+            raise ValueError("name at least one login mode: api, oauth or api,oauth")
+        # Always in the documented order, whatever the order written.
+        return [mode for mode in LOGIN_MODES if mode in modes]
+
+    @field_validator("bff_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+            raise ValueError(f"{value!r} is not an origin like https://app.example.com")
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{value!r} is not an origin like https://app.example.com")
+        return value.rstrip("/")
+
+    @field_validator("cyberark_oauth_scope")
+    @classmethod
+    def _scope(cls, value: str) -> str:
+        scopes = value.split()
+        if not scopes:
+            raise ValueError("name at least one scope, e.g. openid profile")
+        return " ".join(scopes)
 
     @field_validator("cyberark_tenant_url")
     @classmethod
@@ -179,6 +226,8 @@ class Settings(BaseSettings):
             and not self.bff_redis_sentinels
         ):
             raise ValueError("BFF_REDIS_SENTINELS: sentinel mode needs host:port,... of the sentinels")
+        if self.oauth_enabled:
+            self._oauth_guards()
         if self.bff_env != "production":
             return self
         if not self.cyberark_tenant_url:
@@ -195,7 +244,27 @@ class Settings(BaseSettings):
             )
         if not self.bff_cookie_secure:
             raise ValueError("BFF_COOKIE_SECURE: must be true in production")
+        if self.oauth_enabled and not (self.bff_public_url or "").startswith("https://"):
+            # The redirect_uri carries the authorization code: over plain http anyone on the way can take it.
+            raise ValueError("BFF_PUBLIC_URL: must be https:// in production")
         return self
+
+    def _oauth_guards(self) -> None:
+        """With ``oauth`` among the login modes, every setting the code flow needs is there."""
+        needed = {
+            "BFF_PUBLIC_URL": self.bff_public_url,
+            "CYBERARK_OAUTH_APP_ID": self.cyberark_oauth_app_id,
+            "CYBERARK_OAUTH_CLIENT_ID": self.cyberark_oauth_client_id,
+            "CYBERARK_OAUTH_CLIENT_SECRET": self.cyberark_oauth_client_secret,
+        }
+        for name, value in needed.items():
+            if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                raise ValueError(f"{name}: required when BFF_LOGIN_MODES includes oauth")
+        app_id = self.cyberark_oauth_app_id or ""
+        if not _APP_ID.fullmatch(app_id):
+            raise ValueError(
+                "CYBERARK_OAUTH_APP_ID: letters, digits and . _ - only (a path segment of the tenant's URLs)"
+            )
 
     # Derived values -------------------------------------------------------------------------------
 
@@ -211,6 +280,23 @@ class Settings(BaseSettings):
     @property
     def login_cookie_name(self) -> str:
         return "__Host-bff-login" if self.bff_cookie_secure else "bff-login"
+
+    @property
+    def oauth_enabled(self) -> bool:
+        return "oauth" in self.bff_login_modes
+
+    @property
+    def api_login_enabled(self) -> bool:
+        return "api" in self.bff_login_modes
+
+    @property
+    def oauth_cookie_name(self) -> str:
+        return "__Host-bff-oauth" if self.bff_cookie_secure else "bff-oauth"
+
+    @property
+    def oauth_redirect_uri(self) -> str:
+        """``{BFF_PUBLIC_URL}/auth/oauth/callback``: what the tenant app must list exactly."""
+        return f"{self.bff_public_url}/auth/oauth/callback"
 
     @property
     def ip_rate_limit(self) -> RateLimit:

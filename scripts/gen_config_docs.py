@@ -43,7 +43,8 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
         {
             "bff_env": Doc(
                 "`production` refuses to start without `CYBERARK_TENANT_URL`, `BFF_REDIS_URL`, "
-                "`BFF_SESSION_SECRETS` of 32+ characters each, and with `BFF_COOKIE_SECURE=false`",
+                "`BFF_SESSION_SECRETS` of 32+ characters each, with `BFF_COOKIE_SECURE=false`, and, with the "
+                "`oauth` login mode, with a `BFF_PUBLIC_URL` that is not `https://`",
             ),
             "bff_log_level": Doc("`DEBUG`, `INFO`, `WARNING` or `ERROR`; logs are JSON lines on stderr"),
         },
@@ -154,6 +155,50 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 example="POST /UPRest/GetUPData, POST /Security/Whoami",
             ),
             "bff_max_body_bytes": Doc("largest proxied request body in bytes (413 past it)"),
+        },
+    ),
+    (
+        "Login modes and the OAuth 2.0 login",
+        {
+            "bff_login_modes": Doc(
+                "comma-separated: `api` (the `/auth/login` steps), `oauth` (authorization code + PKCE at the "
+                "tenant's own sign-in page, the BFF a confidential client), or `api,oauth`; "
+                "`GET /auth/options` lists them",
+                default="`api`",
+                example="api,oauth",
+            ),
+            "bff_public_url": Doc(
+                "the browser-facing origin of the BFF; builds the `redirect_uri` "
+                "`{BFF_PUBLIC_URL}/auth/oauth/callback`, which the tenant app must list exactly. Required "
+                "with `oauth`; `https://` in production",
+                default="none",
+                example="https://app.example.com",
+            ),
+            "cyberark_oauth_app_id": Doc(
+                "the OAuth2 Client app's application id (the `{app}` in `/OAuth2/Token/{app}`); required "
+                "with `oauth`",
+                default="none",
+                example="bff",
+            ),
+            "cyberark_oauth_client_id": Doc(
+                "the confidential client's id: the login name of the service user with *Is OAuth "
+                "confidential client*; required with `oauth`",
+                default="none",
+                example="bff-client@abc1234.example",
+            ),
+            "cyberark_oauth_client_secret": Doc(
+                "that service user's password; required with `oauth`; never logged",
+                default="none",
+                example="<the service user's password>",
+            ),
+            "cyberark_oauth_scope": Doc(
+                "space-separated scopes to ask for; the app's scope definitions decide which tenant REST "
+                "APIs the access token may call (the `BFF_PROXY_ALLOW` paths must be among them)",
+            ),
+            "cyberark_oauth_client_auth": Doc(
+                "how the BFF authenticates at the token and revoke endpoints: `basic` "
+                "(`client_secret_basic`) or `post` (`client_secret_post`)",
+            ),
         },
     ),
     (

@@ -27,7 +27,16 @@ BANNER = """
   simulator:  http://127.0.0.1:{sim_port}/ (stand-in tenant; test controls under /_sim/)
   demo user:  demo@example.com / Demo-pass-1, then approve the push:
               curl -X POST http://127.0.0.1:{sim_port}/_sim/oob/demo@example.com/approve
+  OAuth:      "Sign in with CyberArk" uses the simulator's app bff-demo; the same user, then its TOTP:
+              curl http://127.0.0.1:{sim_port}/_sim/totp/demo@example.com
 """
+
+#: The simulator's demo OAuth2 Client app (simulator/README.md, "The demo app").
+DEMO_APP = {
+    "cyberark_oauth_app_id": "bff-demo",
+    "cyberark_oauth_client_id": "bff-demo-client",
+    "cyberark_oauth_client_secret": "bff-demo-secret-1",
+}
 
 
 async def main() -> None:
@@ -39,19 +48,29 @@ async def main() -> None:
 
     web = ROOT / "web"
     has_spa = (web / "index.html").exists()
+    public_url = f"http://{args.host}:{args.port}"
     overrides: dict[str, object] = {
         "cyberark_tenant_url": f"http://127.0.0.1:{args.sim_port}",
         "bff_cookie_secure": False,
+        # Both logins side by side, the OAuth one against the simulator's demo app.
+        "bff_login_modes": "api,oauth",
+        "bff_public_url": public_url,
+        **DEMO_APP,
     }
     if has_spa:
         overrides["bff_static_dir"] = web
     settings = load_settings_or_exit(**overrides)
     configure_logging(settings.bff_log_level)
 
+    sim_app = create_simulator()
+    # The demo app lists the default address; another --host/--port gets its callback listed too.
+    oauth_state = sim_app.state.oauth
+    with sim_app.state.sim.lock:
+        demo = oauth_state.apps["bff-demo"]
+        if settings.oauth_redirect_uri not in demo.redirect_uris:
+            demo.redirect_uris.append(settings.oauth_redirect_uri)
     simulator = uvicorn.Server(
-        uvicorn.Config(
-            create_simulator(), host="127.0.0.1", port=args.sim_port, log_config=None, access_log=False
-        )
+        uvicorn.Config(sim_app, host="127.0.0.1", port=args.sim_port, log_config=None, access_log=False)
     )
     bff = uvicorn.Server(
         uvicorn.Config(

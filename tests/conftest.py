@@ -11,7 +11,7 @@ import trustme
 from tests.support.redis_server import RedisServer
 
 #: The simulator, BFF and browser-client fixtures shared by tests/e2e, proxy, browser and faults.
-pytest_plugins = ["tests.support.bff_fixtures"]
+pytest_plugins = ["tests.support.bff_fixtures", "tests.support.oauth_bff"]
 
 
 @pytest.fixture(scope="session")

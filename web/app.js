@@ -138,10 +138,50 @@ function handleFailure(result, { loginStep = false } = {}) {
 
 // Login -----------------------------------------------------------------------------------------------
 
+// The login modes the BFF offers (GET /auth/options); the API login until it answers.
+let loginModes = ["api"];
+
 function showUsername() {
   show("view-username");
   homeShown = false;
-  $("username").focus();
+  const api = loginModes.includes("api");
+  const oauth = loginModes.includes("oauth");
+  $("username-form").hidden = !api;
+  $("oauth-signin").hidden = !oauth;
+  $("modes-or").hidden = !(api && oauth);
+  if (api) {
+    $("username").focus();
+  }
+}
+
+/** Ask which logins the BFF offers; the OAuth one is a navigation that comes back to this page. */
+async function loadOptions() {
+  const result = await call("GET", "/auth/options");
+  if (result.status === 200 && result.data && Array.isArray(result.data.login_modes)) {
+    loginModes = result.data.login_modes;
+  }
+  const back = window.location.pathname + window.location.search.replace(/[?&]login_error=[^&]*/, "");
+  $("oauth-link").href = "/auth/oauth/login?return_to=" + encodeURIComponent(back.startsWith("/") ? back : "/");
+}
+
+// The codes /auth/oauth/callback puts in ?login_error= (api.md §2), and what the user is told.
+const LOGIN_ERRORS = {
+  access_denied: "Sign-in was cancelled at CyberArk.",
+  state_mismatch: "That sign-in took too long or came from another tab. Try again.",
+  login_failed: "Sign-in with CyberArk failed. Try again.",
+};
+
+/** Show (once) the failure the OAuth callback reported, and take it out of the address bar. */
+function showLoginError() {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("login_error");
+  if (code === null) {
+    return;
+  }
+  params.delete("login_error");
+  const rest = params.toString();
+  history.replaceState(null, "", window.location.pathname + (rest ? "?" + rest : ""));
+  showError(LOGIN_ERRORS[code] || LOGIN_ERRORS.login_failed);
 }
 
 async function submitUsername(event) {
@@ -537,9 +577,19 @@ async function logout() {
   show("loading");
   const result = await call("POST", "/auth/logout");
   showUsername();
+  $("tenant-signout").hidden = true;
   if (result.status === 204) {
     showError("");
     say("You are signed out.");
+  } else if (result.status === 200 && result.data && result.data.end_session_url) {
+    // An OAuth session: the tenant's own browser session may live on; offer its sign-out page.
+    showError("");
+    say("You are signed out.");
+    const url = safeUrl(result.data.end_session_url);
+    if (url) {
+      $("tenant-signout-link").href = url;
+      $("tenant-signout").hidden = false;
+    }
   } else {
     handleFailure(result);
   }
@@ -576,7 +626,11 @@ async function start() {
     }
   });
 
+  await loadOptions();
   const result = await call("GET", "/auth/session");
+  if (result.status !== 200) {
+    showLoginError();
+  }
   if (result.status === 200 && result.data && result.data.authenticated) {
     showHome(result.data.user);
   } else {

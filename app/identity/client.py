@@ -131,6 +131,14 @@ class TenantClient:
     async def aclose(self) -> None:
         await self._http.aclose()
 
+    def build_request(self, method: str, url: str, **kwargs: Any) -> httpx.Request:
+        """A request on the shared client (its timeout, no cookies), for :meth:`send`."""
+        return self._http.build_request(method, url, **kwargs)
+
+    async def send(self, request: httpx.Request) -> httpx.Response:
+        """Send a request from :meth:`build_request`, read whole; transport errors become ours (502/504)."""
+        return await self._send(request)
+
     # Login ---------------------------------------------------------------------------------------------
 
     async def start(self, username: str) -> StartResult:
@@ -365,4 +373,18 @@ _CALL_NAMES = {
 
 def _call_name(path: str) -> str:
     # A fixed label set: a metric label per proxied path would grow without bound.
-    return _CALL_NAMES.get(path, "api")
+    name = _CALL_NAMES.get(path)
+    if name is not None:
+        return name
+    if path.startswith("/OAuth2/"):
+        # /OAuth2/Token/{app} and the like: one label per endpoint ("oauth_token"), never the app id.
+        return _OAUTH_CALL_NAMES.get(path.split("/")[2], "oauth")
+    return "api"
+
+
+_OAUTH_CALL_NAMES = {
+    "Token": "oauth_token",
+    "Revoke": "oauth_revoke",
+    "UserInfo": "oauth_userinfo",
+    "Keys": "oauth_keys",
+}

@@ -3,7 +3,7 @@
 Example::
 
     metrics = Metrics()
-    metrics.logins.labels(outcome="succeeded").inc()
+    metrics.logins.labels(mode="api", outcome="succeeded").inc()
 
 The three metrics touched on every request (requests, request latency, tenant latency) are kept in plain
 Python numbers by :class:`LoopCounter` and :class:`LoopHistogram`, and become Prometheus families only when
@@ -138,7 +138,18 @@ class Metrics:
         self.tenant_latency = LoopHistogram(
             "bff_tenant_call_duration_seconds", "Time the tenant took, by call", ["call"], self.registry
         )
-        self.logins = Counter("bff_logins", "Login outcomes", ["outcome"], registry=self.registry)
+        self.logins = Counter(
+            "bff_logins",
+            "Login outcomes, by login mode (api, oauth)",
+            ["mode", "outcome"],
+            registry=self.registry,
+        )
+        self.refreshes = Counter(
+            "bff_token_refreshes",
+            "OAuth access-token refreshes at the tenant, by outcome (succeeded, refused, failed)",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.sessions = Counter(
             "bff_sessions", "Sessions created and ended", ["event"], registry=self.registry
         )

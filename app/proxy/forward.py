@@ -50,6 +50,7 @@ from app.security.headers import (
     request_headers_for_upstream,
     response_headers_for_browser,
 )
+from app.sessions.refresh import Refresher
 from app.sessions.service import Session, SessionService
 from app.settings import Settings
 
@@ -88,12 +89,17 @@ class Proxy:
         self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
         self._sessions: SessionService | None = None
         self._upstream: Upstream | None = None
+        self._refresher: Refresher | None = None
         #: The middleware checks the app runs here instead of as layers (ProxyFirstFastAPI.build_api_stack).
         self.guards: tuple[Guard, ...] = ()
 
-    async def open(self, sessions: SessionService, upstream: Upstream | None = None) -> None:
+    async def open(
+        self, sessions: SessionService, upstream: Upstream | None = None, refresher: Refresher | None = None
+    ) -> None:
         """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
         self._sessions = sessions
+        # OAuth sessions' access tokens are refreshed before use (the app always gives a refresher).
+        self._refresher = refresher
         self._upstream = upstream or Upstream.from_settings(self.settings)
         tune_collector()
 
@@ -217,9 +223,14 @@ class Proxy:
                 cookies.append(pair)
             elif name == b"content-length":
                 lengths.append(pair)
-        session = await self._sessions.load(cookie_value(cookies, self._cookie_name), slide=True)
-        if session is None:
+        cookie = cookie_value(cookies, self._cookie_name)
+        session = await self._sessions.load(cookie, slide=True)
+        if session is None or cookie is None:
             raise Unauthenticated()
+        # API sessions have no access_expires_at: for them this is one attribute test.
+        if session.access_expires_at is not None and self._refresher is not None:
+            if self._refresher.due(session):
+                session = await self._refresher.fresh(cookie, session)
         state = scope.setdefault("state", {})
         state["session"] = session.log_id
 

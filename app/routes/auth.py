@@ -7,7 +7,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -36,6 +36,7 @@ from app.routes.deps import (
     Sessions,
     Tenant,
 )
+from app.routes.oauth import LOGOUT_RESPONSES, end_oauth_session
 from app.routes.responses import (
     NoStoreRoute,
     clear_cookie,
@@ -72,6 +73,7 @@ class SessionState(BaseModel):
     user: UserView
     expires_at: datetime
     idle_expires_at: datetime
+    login: Literal["api", "oauth"]
 
 
 class SessionListItem(BaseModel):
@@ -81,6 +83,7 @@ class SessionListItem(BaseModel):
     last_seen_at: datetime
     user_agent: str
     ip: str
+    login: Literal["api", "oauth"]
 
 
 def _iso(epoch: float) -> datetime:
@@ -130,7 +133,7 @@ class LoginDesk:
         try:
             await self.limiter.hit(scope, value, limit)
         except RateLimited:
-            self.metrics.logins.labels(outcome="rate_limited").inc()
+            self.metrics.logins.labels(mode="api", outcome="rate_limited").inc()
             audit("rate_limited", by="bff", scope=scope)
             raise
 
@@ -153,11 +156,11 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     try:
         step, state = await desk.flow.begin(body.username)
     except TenantRateLimited:
-        desk.metrics.logins.labels(outcome="rate_limited").inc()
+        desk.metrics.logins.labels(mode="api", outcome="rate_limited").inc()
         audit("rate_limited", by="tenant", stage="start")
         raise
-    desk.metrics.logins.labels(outcome="started").inc()
-    audit("login_started")
+    desk.metrics.logins.labels(mode="api", outcome="started").inc()
+    audit("login_started", mode="api")
     if state is None:
         clear_cookie(response, settings, settings.login_cookie_name)
         return step
@@ -237,13 +240,13 @@ async def _run(desk: LoginDesk, handle: str, state: LoginState, call: Awaitable[
     except (LoginFailed, TenantProtocolError) as exc:
         # The tenant's SessionId is spent: forget the login, and make the SPA start again.
         await desk.logins.end(handle)
-        desk.metrics.logins.labels(outcome="failed").inc()
-        audit("login_failed", reason=exc.code)
+        desk.metrics.logins.labels(mode="api", outcome="failed").inc()
+        audit("login_failed", mode="api", reason=exc.code)
         failed = error_response(LoginFailed())
         clear_cookie(failed, desk.settings, desk.settings.login_cookie_name)
         return failed
     except TenantRateLimited:
-        desk.metrics.logins.labels(outcome="rate_limited").inc()
+        desk.metrics.logins.labels(mode="api", outcome="rate_limited").inc()
         audit("rate_limited", by="tenant", stage="advance")
         raise
     if result.logged_in is None:
@@ -268,9 +271,9 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
         ip=desk.ip,
     )
     request.state.session = session.log_id
-    desk.metrics.logins.labels(outcome="succeeded").inc()
+    desk.metrics.logins.labels(mode="api", outcome="succeeded").inc()
     desk.metrics.sessions.labels(event="created").inc()
-    audit("login_succeeded", session=session.log_id)
+    audit("login_succeeded", mode="api", session=session.log_id)
     response = _step_response(step)
     clear_cookie(response, settings, settings.login_cookie_name)
     set_cookie(response, settings, settings.cookie_name, cookie, settings.bff_session_max_lifetime)
@@ -296,21 +299,27 @@ async def session_state(session: CurrentSession) -> SessionState:
         user=UserView.model_validate(session.user),
         expires_at=_iso(session.expires_at),
         idle_expires_at=_iso(session.idle_expires_at),
+        login=session.login,
     )
 
 
 @router.post(
     "/logout",
     status_code=204,
-    summary="Log out at the tenant and end the session; 204 also without a session",
-    responses=documented_errors({503: _UPSTREAM[503]}),
+    summary="Log out at the tenant and end the session; 204 also without a session (200 for OAuth sessions)",
+    responses={**documented_errors({503: _UPSTREAM[503]}), **LOGOUT_RESPONSES},
 )
 async def logout(
     request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings, metrics: AppMetrics
 ) -> Response:
     response = Response(status_code=204)
     session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
-    if session is not None:
+    if session is not None and session.login == "oauth":
+        request.state.session = session.log_id
+        response = await end_oauth_session(request, session, sessions, settings)
+        metrics.sessions.labels(event="logout").inc()
+        audit("logout", mode="oauth", session=session.log_id)
+    elif session is not None:
         request.state.session = session.log_id
         try:
             await tenant.logout(session.bearer)
@@ -319,7 +328,7 @@ async def logout(
             log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})
         await sessions.delete(session)
         metrics.sessions.labels(event="logout").inc()
-        audit("logout", session=session.log_id)
+        audit("logout", mode="api", session=session.log_id)
     clear_cookie(response, settings, settings.cookie_name)
     return response
 
@@ -339,6 +348,7 @@ async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[Ses
             last_seen_at=_iso(info.last_seen_at),
             user_agent=info.user_agent,
             ip=info.ip,
+            login=info.login,
         )
         for info in await sessions.list_for(session)
     ]

@@ -14,6 +14,7 @@ PUBLIC_ID_LABEL = b"bff/public-id/v1"
 LOG_ID_LABEL = b"bff/log-id/v1"
 BUCKET_LABEL = b"bff/rate-bucket/v1"
 INDEX_NAME_LABEL = b"bff/user-index-name/v1"
+OAUTH_LOGIN_LABEL = b"bff/oauth-login-cookie/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -39,7 +40,14 @@ class Keyring:
         keyring.log_id(session_id)  # "3f9c0a..." (16 hex digits)
     """
 
-    __slots__ = ("_bucket_key", "_index_keys", "_index_name_keys", "_log_key", "_public_key")
+    __slots__ = (
+        "_bucket_key",
+        "_index_keys",
+        "_index_name_keys",
+        "_log_key",
+        "_oauth_login_keys",
+        "_public_key",
+    )
 
     def __init__(self, secrets: Sequence[bytes]) -> None:
         if not secrets or any(not s for s in secrets):
@@ -50,11 +58,17 @@ class Keyring:
         self._bucket_key = _derive(secrets[0], BUCKET_LABEL)
         # One per secret, as for sealing the index: a user's index written before a rotation is still found.
         self._index_name_keys = tuple(dict.fromkeys(_derive(s, INDEX_NAME_LABEL) for s in secrets))
+        self._oauth_login_keys = tuple(_derive(s, OAUTH_LOGIN_LABEL) for s in secrets)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
         """AES-GCM keys for the per-user index, the current (sealing) one first."""
         return self._index_keys
+
+    @property
+    def oauth_login_keys(self) -> tuple[bytes, ...]:
+        """AES-GCM keys for the OAuth login cookie's sealed state, the current (sealing) one first."""
+        return self._oauth_login_keys
 
     def public_id(self, session_id: bytes) -> str:
         """The session's opaque public id: a keyed hash, neither the raw id nor its storage key."""

@@ -141,6 +141,21 @@ class MemoryStore:
         self._wrote()
         return count
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        # One event loop, no await in between: the check and the write cannot interleave with another task.
+        if self._live(key) is not None:
+            return False
+        self._data[self.prefix + key] = _Entry(bytes(value), self._clock() + ttl)
+        self._wrote()
+        return True
+
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        found = self._string(key)
+        if found is None or found[1] != value:
+            return False
+        del self._data[self.prefix + key]
+        return True
+
     async def ping(self) -> None:
         return None
 

@@ -49,6 +49,12 @@ class Session:
     ip: str
     #: The store key of the record (a hash of the id, never the id itself).
     storage_key: str = field(repr=False)
+    #: How the user signed in: "api" (the /auth/login steps) or "oauth" (the code flow).
+    login: str = "api"
+    #: OAuth sessions: when the access token (the bearer) expires, epoch seconds; None when it was not said.
+    access_expires_at: float | None = None
+    #: OAuth sessions: the refresh token, when the tenant issued one.
+    refresh_token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,7 @@ class SessionInfo:
     last_seen_at: float
     user_agent: str
     ip: str
+    login: str = "api"
 
 
 @dataclass(slots=True)
@@ -75,22 +82,29 @@ class Record:
     expires_at: float
     user_agent: str
     ip: str
+    #: "api" or "oauth"; the three OAuth fields are written only for an OAuth session, so an API session's
+    #: record is what it was before the OAuth login existed.
+    login: str = "api"
+    access_expires_at: float | None = None
+    refresh_token: str | None = field(default=None, repr=False)
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "v": 1,
-                "pid": self.public_id,
-                "bearer": self.bearer,
-                "user": self.user,
-                "created": self.created_at,
-                "seen": self.last_seen_at,
-                "exp": self.expires_at,
-                "ua": self.user_agent,
-                "ip": self.ip,
-            },
-            separators=(",", ":"),
-        ).encode()
+        data: dict[str, Any] = {
+            "v": 1,
+            "pid": self.public_id,
+            "bearer": self.bearer,
+            "user": self.user,
+            "created": self.created_at,
+            "seen": self.last_seen_at,
+            "exp": self.expires_at,
+            "ua": self.user_agent,
+            "ip": self.ip,
+        }
+        if self.login != "api":
+            data["login"] = self.login
+            data["aexp"] = self.access_expires_at
+            data["rt"] = self.refresh_token
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Record | None:
@@ -98,7 +112,7 @@ class Record:
             data = _json_object(raw)
             if data["v"] != 1:
                 return None
-            return cls(
+            record = cls(
                 public_id=str(data["pid"]),
                 bearer=str(data["bearer"]),
                 user={str(k): str(v) for k, v in data["user"].items()},
@@ -108,6 +122,12 @@ class Record:
                 user_agent=str(data["ua"]),
                 ip=str(data["ip"]),
             )
+            if "login" in data:  # an OAuth session (API records carry none of these keys)
+                record.login = str(data["login"])
+                aexp, refresh = data["aexp"], data["rt"]
+                record.access_expires_at = None if aexp is None else float(aexp)
+                record.refresh_token = None if refresh is None else str(refresh)
+            return record
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 
@@ -122,6 +142,7 @@ class IndexEntry:
     expires_at: float
     user_agent: str
     ip: str
+    login: str = "api"
 
     def encode(self) -> bytes:
         data: dict[str, Any] = {
@@ -133,6 +154,8 @@ class IndexEntry:
             "ua": self.user_agent,
             "ip": self.ip,
         }
+        if self.login != "api":
+            data["login"] = self.login
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -148,6 +171,7 @@ class IndexEntry:
                 expires_at=float(data["exp"]),
                 user_agent=str(data["ua"]),
                 ip=str(data["ip"]),
+                login=str(data.get("login", "api")),
             )
         except (ValueError, KeyError, TypeError):
             return None

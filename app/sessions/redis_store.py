@@ -36,6 +36,15 @@ end
 return count
 """
 
+# Delete a lock only while it still holds its owner's token: a lease that ran out and went to another owner
+# must not be released by the first one.
+_DELETE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 
 def _ms(seconds: float) -> int:
     # Redis refuses 0 and negative expiries; a TTL this short means "about to end" anyway.
@@ -136,6 +145,7 @@ class RedisStore:
         self._also_close = tuple(also_close)
         self._hset_script = client.register_script(_HSET_MIN_TTL)
         self._incr_script = client.register_script(_INCR_WINDOW)
+        self._delete_if_equal_script = client.register_script(_DELETE_IF_EQUAL)
         self._direct = (
             None if isinstance(client, RedisCluster) else _DirectConnections(client.connection_pool, keep=64)
         )
@@ -228,6 +238,12 @@ class RedisStore:
 
     async def incr(self, key: str, ttl: float) -> int:
         return int(await self._call(self._incr_script(keys=[self.prefix + key], args=[_ms(ttl)])))
+
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        return bool(await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), nx=True)))
+
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        return bool(await self._call(self._delete_if_equal_script(keys=[self.prefix + key], args=[value])))
 
     async def ping(self) -> None:
         if isinstance(self._client, RedisCluster):

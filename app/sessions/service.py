@@ -111,13 +111,27 @@ class SessionService:
     # Public API ------------------------------------------------------------------------------------
 
     async def create(
-        self, *, bearer: str, user: dict[str, str], user_agent: str, ip: str
+        self,
+        *,
+        bearer: str,
+        user: dict[str, str],
+        user_agent: str,
+        ip: str,
+        login: str = "api",
+        access_expires_at: float | None = None,
+        refresh_token: str | None = None,
+        lifetime: float | None = None,
     ) -> tuple[str, Session]:
-        """A new session (new id, new key); returns the cookie value and the session."""
+        """A new session (new id, new key); returns the cookie value and the session.
+
+        ``lifetime`` caps the absolute lifetime below ``max_lifetime`` (a bearer that cannot be refreshed
+        and ends sooner). ``login``, ``access_expires_at`` and ``refresh_token`` describe an OAuth session.
+        """
         if not user.get("id"):
             raise ValueError("user needs an id")
         now = self.clock()
-        ticket = Ticket.new(expires_at=now + self.max_lifetime)
+        limit = self.max_lifetime if lifetime is None else max(1.0, min(lifetime, self.max_lifetime))
+        ticket = Ticket.new(expires_at=now + limit)
         record = Record(
             public_id=self.keyring.public_id(ticket.id),
             bearer=bearer,
@@ -127,6 +141,9 @@ class SessionService:
             expires_at=ticket.expires_at,
             user_agent=user_agent,
             ip=ip,
+            login=login,
+            access_expires_at=access_expires_at,
+            refresh_token=refresh_token,
         )
         key = "s:" + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
@@ -190,6 +207,7 @@ class SessionService:
                     last_seen_at=session.last_seen_at if current else entry.last_seen_at,
                     user_agent=entry.user_agent,
                     ip=entry.ip,
+                    login=entry.login,
                 )
             )
         return sorted(infos, key=lambda info: (info.created_at, info.id))
@@ -211,6 +229,37 @@ class SessionService:
         for index in indexes:
             await self.store.hdel(index, public_id)
         return existed
+
+    @staticmethod
+    def refresh_lock_key(session: Session) -> str:
+        """The store key of the lock that lets one replica at a time refresh ``session``'s tokens."""
+        return "r:" + session.storage_key.removeprefix("s:")
+
+    async def store_tokens(
+        self, cookie: str, *, bearer: str, access_expires_at: float | None, refresh_token: str | None
+    ) -> Session | None:
+        """Put refreshed tokens in the session's record (its TTL kept); ``None`` when the session is gone.
+
+        The record is read again and only the token fields change, so nothing else written meanwhile is lost;
+        a session ended meanwhile is not brought back (XX).
+        """
+        ticket = self._codec.load(cookie)
+        if ticket is None:
+            return None
+        key = "s:" + ticket.storage_hash
+        blob, ttl_left = await self.store.get_with_ttl(key)
+        plain = None if blob is None else unseal([ticket.key], blob, self._aad(key))
+        record = None if plain is None else Record.decode(plain)
+        now = self.clock()
+        if record is None or ticket.expires_at <= now:
+            return None
+        record.bearer = bearer
+        record.access_expires_at = access_expires_at
+        record.refresh_token = refresh_token
+        ttl = min(self.idle_timeout, ticket.expires_at - now) if ttl_left is None else ttl_left
+        if not await self.store.set(key, self._seal_record(ticket, key, record), ttl, only_if_exists=True):
+            return None
+        return self._session(ticket, key, record, idle_expires_at=now + ttl)
 
     # Internals -------------------------------------------------------------------------------------
 
@@ -276,6 +325,7 @@ class SessionService:
             expires_at=record.expires_at,
             user_agent=record.user_agent,
             ip=record.ip,
+            login=record.login,
         )
         blob = seal(self.keyring.index_keys[0], entry.encode(), self._index_aad(index, record.public_id))
         await self.store.hset(index, record.public_id, blob, min_ttl=min_ttl)
@@ -303,4 +353,7 @@ class SessionService:
             user_agent=record.user_agent,
             ip=record.ip,
             storage_key=key,
+            login=record.login,
+            access_expires_at=record.access_expires_at,
+            refresh_token=record.refresh_token,
         )

@@ -67,6 +67,14 @@ class Store(Protocol):
         """Add one to a counter that expires ``ttl`` seconds after its first increment (fixed window)."""
         ...
 
+    async def set_if_absent(self, key: str, value: bytes, ttl: float) -> bool:
+        """``SET NX PX``: store ``value`` for ``ttl`` seconds unless the key exists; ``True`` when stored."""
+        ...
+
+    async def delete_if_equal(self, key: str, value: bytes) -> bool:
+        """Remove the key only while it still holds ``value`` (a lock released by its owner alone)."""
+        ...
+
     async def ping(self) -> None:
         """Return when the store answers; raise :class:`app.errors.StoreUnavailable` otherwise."""
         ...

@@ -5,9 +5,10 @@ from __future__ import annotations
 import httpx
 from fastapi.routing import APIRoute
 
-from app.routes import auth
+from app.routes import auth, oauth
 from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import answer, mechanism, ok, poll, start, start_oob
+from tests.support.oauth_bff import OAuthBffFactory
 
 #: (method, path template) -> the statuses this test sees there.
 Seen = dict[tuple[str, str], set[int]]
@@ -86,3 +87,25 @@ async def test_every_auth_answer_is_no_store(make_bff: BffFactory, sim: Sim) -> 
         for method in route.methods
     }
     assert set(seen) == routes  # every /auth route was asked, none forgotten when one is added
+
+
+async def test_every_oauth_answer_is_no_store(make_oauth_bff: OAuthBffFactory) -> None:
+    bff = make_oauth_bff()
+    seen: Seen = {}
+    async with httpx.AsyncClient(base_url=bff.url, timeout=15) as browser:
+        options = _check(seen, "GET", "/auth/options", await browser.get("/auth/options"))
+        assert options.status_code == 200
+        start = _check(seen, "GET", "/auth/oauth/login", await browser.get("/auth/oauth/login"))
+        assert start.status_code == 302  # the authorize redirect, with the sealed login cookie
+        refused = await browser.get("/auth/oauth/login", params={"return_to": "//evil.example"})
+        assert _check(seen, "GET", "/auth/oauth/login", refused).status_code == 400
+        back = await browser.get("/auth/oauth/callback", params={"code": "x", "state": "not-ours"})
+        assert _check(seen, "GET", "/auth/oauth/callback", back).status_code == 302
+
+    routes = {
+        (method, route.path)
+        for route in oauth.router.routes
+        if isinstance(route, APIRoute)
+        for method in route.methods
+    }
+    assert set(seen) == routes

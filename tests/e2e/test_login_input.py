@@ -195,6 +195,10 @@ AUTH_ROUTES: dict[tuple[str, str], tuple[str | frozenset[str] | None, str | None
     ("/auth/logout", "post"): (None, None),
     ("/auth/sessions", "get"): (None, "SessionListItem"),
     ("/auth/sessions/{session_id}", "delete"): (None, None),
+    ("/auth/options", "get"): (None, "LoginOptions"),
+    # Browser navigations of the OAuth login: they answer redirects.
+    ("/auth/oauth/login", "get"): (None, "redirect"),
+    ("/auth/oauth/callback", "get"): (None, "redirect"),
 }
 STEPS = {"ChallengeStep", "PendingStep", "RedirectStep", "AuthenticatedStep"}
 
@@ -222,8 +226,14 @@ async def test_openapi_documents_every_auth_route(browser: httpx.AsyncClient) ->
             assert wanted <= _refs(op["requestBody"]), path
         else:
             assert "requestBody" not in op, path
-        success = op["responses"]["200" if response_model else "204"]
-        if response_model == "step":
+        if response_model == "redirect":
+            assert "302" in op["responses"] and "requestBody" not in op, path
+            success = op["responses"]["302"]
+        else:
+            success = op["responses"]["200" if response_model else "204"]
+        if response_model == "redirect":
+            assert "content" not in success or not _refs(success["content"]), path
+        elif response_model == "step":
             assert _refs(success["content"]) == STEPS, path
         elif response_model:
             assert _refs(success["content"]) == {response_model}, path

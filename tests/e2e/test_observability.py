@@ -31,9 +31,9 @@ async def test_metrics_count_login_outcomes_sessions_and_tenant_calls(make_bff: 
         await login_password(browser, "alice@example.com")
         assert (await browser.post("/auth/logout")).status_code == 204
         text = (await browser.get("/metrics")).text
-    assert _metric(text, "bff_logins_total", outcome="started") == 2
-    assert _metric(text, "bff_logins_total", outcome="failed") == 1
-    assert _metric(text, "bff_logins_total", outcome="succeeded") == 1
+    assert _metric(text, "bff_logins_total", mode="api", outcome="started") == 2
+    assert _metric(text, "bff_logins_total", mode="api", outcome="failed") == 1
+    assert _metric(text, "bff_logins_total", mode="api", outcome="succeeded") == 1
     assert _metric(text, "bff_sessions_total", event="created") == 1
     assert _metric(text, "bff_sessions_total", event="logout") == 1
     assert _metric(text, "bff_tenant_call_duration_seconds_count", call="start") == 2

@@ -132,8 +132,8 @@ async def test_sessions_are_listed_across_browsers_and_revoked_by_id(bff: Server
             ("phone-browser", False),
         ]
         for item in listed:
-            assert set(item) == {"id", "current", "created_at", "last_seen_at", "user_agent", "ip"}
-            assert item["ip"] == "127.0.0.1"
+            assert set(item) == {"id", "current", "created_at", "last_seen_at", "user_agent", "ip", "login"}
+            assert item["ip"] == "127.0.0.1" and item["login"] == "api"
         from_phone = (await phone.get("/auth/sessions")).json()
         assert {s["id"] for s in from_phone} == {s["id"] for s in listed}
         assert [s["current"] for s in from_phone] == [False, True]
@@ -212,7 +212,8 @@ async def test_slide_false_reads_without_extending_the_idle_timer(
 async def test_session_state_shape(browser: httpx.AsyncClient, sim: Sim) -> None:
     done = await login_password(browser, "alice@example.com")
     state = ok(await browser.get("/auth/session"))
-    assert set(state) == {"authenticated", "user", "expires_at", "idle_expires_at"}
+    assert set(state) == {"authenticated", "user", "expires_at", "idle_expires_at", "login"}
+    assert state["login"] == "api"
     assert state["user"] == done["user"]
     assert set(state["user"]) == {"id", "username", "display_name", "email", "tenant"}
     assert state["idle_expires_at"] <= state["expires_at"]

@@ -1,0 +1,145 @@
+"""Refreshing an OAuth session's access token before it expires, once per session across replicas.
+
+Example::
+
+    refresher = Refresher(sessions, oauth_client, lease=15)
+    if refresher.due(session):                         # on the proxy path: an attribute test, nothing more
+        session = await refresher.fresh(cookie, session)   # SessionExpired when the session is over
+
+One refresh per session, whichever replica and however many calls: the refresher takes a short lock in the
+store (``SET NX PX``, released only by its owner), reads the record again under it (another replica may have
+refreshed a moment ago), and only then asks the tenant. A caller that does not get the lock waits for it and
+re-reads the record. ``invalid_grant`` ends the session; without a refresh token the session ends when the
+access token does. A tenant that is down while the old token is still good does not end anything: the
+call goes on with the old token and the next one tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+
+from app.errors import SessionExpired, TenantError, TenantTimeout, TokenRejected
+from app.identity.oauth import OAuthClient
+from app.observe.logs import audit
+from app.sessions.records import Session
+from app.sessions.service import SessionService
+
+log = logging.getLogger("bff.sessions.refresh")
+
+#: A call whose access token expires within this many seconds refreshes it first (api.md §2).
+REFRESH_AHEAD = 60.0
+#: Seconds between two looks at a lock another caller holds.
+WAIT_STEP = 0.05
+
+
+class Refresher:
+    """Keeps OAuth sessions' access tokens fresh; ``oauth`` None (OAuth turned off) only lets them expire."""
+
+    def __init__(
+        self,
+        sessions: SessionService,
+        oauth: OAuthClient | None,
+        *,
+        lease: float,
+        clock: Callable[[], float] | None = None,
+        count: Callable[[str], None] | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.oauth = oauth
+        #: How long the lock holds without its owner: longer than one token call may take (its timeout).
+        self.lease = lease
+        self.clock = clock or sessions.clock
+        self._count = count or (lambda outcome: None)
+
+    def due(self, session: Session) -> bool:
+        """Whether ``session`` must refresh (or end) before its bearer is used."""
+        expires = session.access_expires_at
+        return expires is not None and expires - self.clock() < REFRESH_AHEAD
+
+    async def fresh(self, cookie: str, session: Session) -> Session:
+        """``session`` with an access token good for the call; SessionExpired when the session is over."""
+        store = self.sessions.store
+        lock = self.sessions.refresh_lock_key(session)
+        give_up = time.monotonic() + self.lease + 1.0
+        while True:
+            if not self.due(session):
+                return session
+            if session.refresh_token is None or self.oauth is None:
+                return await self._until_expiry(session)
+            owner = secrets.token_hex(16).encode()
+            if await store.set_if_absent(lock, owner, self.lease):
+                try:
+                    return await self._refresh(cookie, session)
+                finally:
+                    await store.delete_if_equal(lock, owner)
+            # Another call (on this replica or another) is refreshing: wait for it, then read its result.
+            while True:
+                await asyncio.sleep(WAIT_STEP)
+                current = await self.sessions.load(cookie, slide=False)
+                if current is None:
+                    raise SessionExpired()
+                session = current
+                if not self.due(session):
+                    return session
+                if await store.get(lock) is None:
+                    break  # the holder finished without a fresh token (tenant down): see below
+                if time.monotonic() > give_up:
+                    return self._old_token_or(session, TenantTimeout("the token refresh did not finish"))
+            if self._usable(session):
+                # The holder could not refresh but the token still works: use it; a later call tries again.
+                return session
+
+    async def _refresh(self, cookie: str, session: Session) -> Session:
+        """Under the lock: read the record again and refresh unless someone just did."""
+        current = await self.sessions.load(cookie, slide=False)
+        if current is None:
+            raise SessionExpired()
+        if not self.due(current):
+            return current
+        if current.refresh_token is None or self.oauth is None:
+            return await self._until_expiry(current)
+        try:
+            tokens = await self.oauth.refresh(current.refresh_token)
+        except TokenRejected:
+            self._count("refused")
+            await self.sessions.delete(current)
+            audit("session_expired", session=current.log_id, reason="refresh refused", mode="oauth")
+            raise SessionExpired() from None
+        except TenantError as exc:
+            self._count("failed")
+            log.warning("token refresh failed", extra={"error": exc.code, "session": current.log_id})
+            return self._old_token_or(current, exc)
+        now = self.clock()
+        updated = await self.sessions.store_tokens(
+            cookie,
+            bearer=tokens.access_token,
+            access_expires_at=None if tokens.expires_in is None else now + tokens.expires_in,
+            refresh_token=tokens.refresh_token,
+        )
+        if updated is None:
+            # Ended meanwhile (logout, revocation): the new tokens die with the tenant's own expiry.
+            raise SessionExpired()
+        self._count("succeeded")
+        audit("token_refreshed", session=current.log_id, mode="oauth")
+        return updated
+
+    def _usable(self, session: Session) -> bool:
+        expires = session.access_expires_at
+        return expires is None or expires > self.clock()
+
+    def _old_token_or(self, session: Session, error: TenantError) -> Session:
+        if self._usable(session):
+            return session
+        raise error
+
+    async def _until_expiry(self, session: Session) -> Session:
+        """No refresh possible: the session lives until its access token expires, then ends."""
+        if self._usable(session):
+            return session
+        await self.sessions.delete(session)
+        audit("session_expired", session=session.log_id, reason="access token expired", mode="oauth")
+        raise SessionExpired()
