@@ -10,6 +10,7 @@ and, on a bad setting, prints one line naming the variable and exits with status
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -36,7 +37,8 @@ from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
 from app.sessions.service import LoginStateService, SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.sessions.store import Store
+from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
 
 log = logging.getLogger("bff")
 
@@ -79,9 +81,12 @@ def create_app(
                 "store": "redis" if settings.bff_redis_url else "memory",
             },
         )
+        # Start-up does not wait for Redis (readiness does), but an unreachable one is said at once.
+        store_check = asyncio.create_task(_check_store(store))
         try:
             yield
         finally:
+            store_check.cancel()
             await proxy.aclose()
             if tenant is None:
                 await client.aclose()
@@ -148,6 +153,16 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+async def _check_store(store: Store) -> None:
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        log.warning(
+            "session store unreachable at start-up: /readyz answers 503 until it is reachable",
+            extra={"cause": type(exc.__cause__).__name__},
+        )
+
+
 #: Starlette's routing errors as members of the one exception tree; any other status is invalid_request.
 _HTTP_ERRORS: dict[int, type[RequestError]] = {404: NotFound, 405: MethodNotAllowed}
 
@@ -155,6 +170,7 @@ _HTTP_ERRORS: dict[int, type[RequestError]] = {404: NotFound, 405: MethodNotAllo
 def _app_from_env() -> FastAPI:
     settings = load_settings_or_exit()
     configure_logging(settings.bff_log_level)
+    warn_unknown_variables()
     return create_app(settings)
 
 
