@@ -19,6 +19,9 @@ from app.observe.request_ids import new_request_id, valid_request_id
 
 access_log = logging.getLogger("bff.access")
 
+#: Probes and scrapes: logged at DEBUG, so a kubelet's and Prometheus's polling does not drown the access log.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 class AccessMiddleware:
     """Wraps the app: ``AccessMiddleware(app, metrics)``."""
@@ -63,7 +66,7 @@ class AccessMiddleware:
                 self._children[(route, status)] = children
             children[0].inc()
             children[1].observe(elapsed)
-            access_log.info(
+            (access_log.debug if route in QUIET_ROUTES else access_log.info)(
                 "request",
                 extra={
                     "request_id": request_id,
