@@ -28,6 +28,8 @@ from app.identity.client import TenantClient
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
+from app.observe.metrics_listener import MetricsListener
+from app.observe.store_timing import TimedStore
 from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes.responses import error_response
@@ -51,12 +53,13 @@ def create_app(
 ) -> FastAPI:
     """Build the BFF from ``settings`` (read from the environment when omitted)."""
     settings = settings or load_settings_or_exit()
-    metrics = Metrics()
+    metrics = Metrics(revision=settings.bff_revision)
     proxy = Proxy(settings, metrics)
+    production = settings.bff_env == "production"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings, clock=clock)
+        store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
         client = tenant or TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
         secrets = settings.signing_secrets()
         app.state.store = store
@@ -73,6 +76,10 @@ def create_app(
         )
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
         await proxy.open(app.state.sessions)
+        listener = None
+        if settings.bff_metrics_port is not None:
+            listener = MetricsListener(metrics, settings.bff_metrics_port)
+            await listener.start()
         log.info(
             "started",
             extra={
@@ -87,6 +94,8 @@ def create_app(
             yield
         finally:
             store_check.cancel()
+            if listener is not None:
+                await listener.aclose()
             await proxy.aclose()
             if tenant is None:
                 await client.aclose()
@@ -99,7 +108,9 @@ def create_app(
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
         lifespan=lifespan,
-        docs_url="/docs" if settings.bff_env == "development" else None,
+        docs_url=None if production else "/docs",
+        # The API's description is for developers, not for whoever reaches a production host.
+        openapi_url=None if production else "/openapi.json",
         redoc_url=None,
     )
     app.state.settings = settings
@@ -109,6 +120,8 @@ def create_app(
 
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)
+    if settings.bff_metrics_port is None:
+        app.include_router(ops.metrics_router)
     app.include_router(auth.router)
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
