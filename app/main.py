@@ -30,7 +30,7 @@ from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
-from app.proxy import Proxy, ProxyFirstFastAPI
+from app.proxy import Proxy, ProxyFirstFastAPI, Upstream
 from app.routes import auth, ops
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginMiddleware
@@ -50,17 +50,34 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     tenant: TenantClient | None = None,
+    tracer_provider: Any = None,
 ) -> FastAPI:
-    """Build the BFF from ``settings`` (read from the environment when omitted)."""
+    """Build the BFF from ``settings`` (read from the environment when omitted).
+
+    ``tracer_provider``: an OpenTelemetry provider for ``BFF_OTEL_ENABLED`` (tests); by default the SDK's.
+    """
     settings = settings or load_settings_or_exit()
     metrics = Metrics(revision=settings.bff_revision)
     proxy = Proxy(settings, metrics)
+    # Off: opentelemetry is never imported and nothing joins the request path.
+    tracing = None
+    if settings.bff_otel_enabled:
+        from app.observe.tracing import Tracing
+
+        tracing = Tracing.from_settings(settings, tracer_provider)
     production = settings.bff_env == "production"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
-        client = tenant or TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
+        if tenant is not None:
+            client = tenant
+        elif tracing is not None:
+            from app.observe.tracing import traced_tenant_client
+
+            client = traced_tenant_client(settings, tracing, metrics.observe_tenant_call)
+        else:
+            client = TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
         secrets = settings.signing_secrets()
         app.state.store = store
         app.state.tenant = client
@@ -75,7 +92,8 @@ def create_app(
             store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
         )
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
-        await proxy.open(app.state.sessions)
+        upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
+        await proxy.open(app.state.sessions, upstream)  # type: ignore[arg-type]
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -100,6 +118,8 @@ def create_app(
             if tenant is None:
                 await client.aclose()
             await store.aclose()
+            if tracing is not None:
+                tracing.shutdown()
 
     # /api/* goes to the proxy inside the middleware below, ahead of FastAPI's routing.
     app = ProxyFirstFastAPI(
@@ -131,6 +151,10 @@ def create_app(
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(AccessMiddleware, metrics=metrics)
+    if tracing is not None:
+        from app.observe.tracing import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracing=tracing)
     return app
 
 
