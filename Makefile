@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+HASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
+# Two stamps: `make run` needs only the runtime dependencies; tests, lint and bench add the dev tools.
+RUN_STAMP := $(VENV)/.installed-run-$(HASH)
+STAMP := $(VENV)/.installed-dev-$(HASH)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
@@ -10,22 +13,27 @@ SIM_PORT ?= 9001
 .PHONY: venv run sim test lint fmt unit bench image lock base-digest clean
 IMAGE ?= cyberark-bff:latest
 
-$(STAMP): pyproject.toml requirements.lock
+$(RUN_STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	# The image's exact runtime dependencies first (hash-checked), so tests run what ships; then the dev tools.
+	# The image's exact runtime dependencies first (hash-checked), so runs and tests use what ships.
 	$(PY) -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	@rm -f $(VENV)/.installed-run-* && touch $@
+
+$(STAMP): $(RUN_STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	@rm -f $(VENV)/.installed-* && touch $@
+	@rm -f $(VENV)/.installed-dev-* && touch $@
 
 venv: $(STAMP)
 
-## make run: the BFF on http://$(HOST):$(PORT) with the built-in simulator as tenant and an in-process store.
-run: venv
+## make run: the BFF on http://$(HOST):$(PORT) with the built-in simulator as tenant and an in-process store
+## (installs the runtime dependencies only).
+run: $(RUN_STAMP)
 	$(PY) scripts/run_dev.py --host $(HOST) --port $(PORT) --sim-port $(SIM_PORT)
 
 ## make sim: the tenant simulator alone.
-sim: venv
+sim: $(RUN_STAMP)
 	$(PY) -m simulator --port $(SIM_PORT)
 
 lint: venv

@@ -10,6 +10,7 @@ and, on a bad setting, prints one line naming the variable and exits with status
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -29,7 +30,9 @@ from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
-from app.proxy import Proxy, ProxyFirstFastAPI
+from app.observe.metrics_listener import MetricsListener
+from app.observe.store_timing import TimedStore
+from app.proxy import Proxy, ProxyFirstFastAPI, Upstream
 from app.routes import auth, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
@@ -40,7 +43,8 @@ from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
 from app.sessions.refresh import Refresher
 from app.sessions.service import LoginStateService, SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.sessions.store import Store
+from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
 
 log = logging.getLogger("bff")
 
@@ -50,16 +54,34 @@ def create_app(
     *,
     clock: Callable[[], float] = time.time,
     tenant: TenantClient | None = None,
+    tracer_provider: Any = None,
 ) -> FastAPI:
-    """Build the BFF from ``settings`` (read from the environment when omitted)."""
+    """Build the BFF from ``settings`` (read from the environment when omitted).
+
+    ``tracer_provider``: an OpenTelemetry provider for ``BFF_OTEL_ENABLED`` (tests); by default the SDK's.
+    """
     settings = settings or load_settings_or_exit()
-    metrics = Metrics()
+    metrics = Metrics(revision=settings.bff_revision)
     proxy = Proxy(settings, metrics)
+    # Off: opentelemetry is never imported and nothing joins the request path.
+    tracing = None
+    if settings.bff_otel_enabled:
+        from app.observe.tracing import Tracing
+
+        tracing = Tracing.from_settings(settings, tracer_provider)
+    production = settings.bff_env == "production"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings, clock=clock)
-        client = tenant or TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
+        store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
+        if tenant is not None:
+            client = tenant
+        elif tracing is not None:
+            from app.observe.tracing import traced_tenant_client
+
+            client = traced_tenant_client(settings, tracing, metrics.observe_tenant_call)
+        else:
+            client = TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
         secrets = settings.signing_secrets()
         app.state.store = store
         app.state.tenant = client
@@ -97,7 +119,12 @@ def create_app(
             clock=clock,
             count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
         )
-        await proxy.open(app.state.sessions, refresher=refresher)
+        upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
+        await proxy.open(app.state.sessions, upstream, refresher=refresher)  # type: ignore[arg-type]
+        listener = None
+        if settings.bff_metrics_port is not None:
+            listener = MetricsListener(metrics, settings.bff_metrics_port)
+            await listener.start()
         log.info(
             "started",
             extra={
@@ -107,13 +134,20 @@ def create_app(
                 "login_modes": ",".join(settings.bff_login_modes),
             },
         )
+        # Start-up does not wait for Redis (readiness does), but an unreachable one is said at once.
+        store_check = asyncio.create_task(_check_store(store))
         try:
             yield
         finally:
+            store_check.cancel()
+            if listener is not None:
+                await listener.aclose()
             await proxy.aclose()
             if tenant is None:
                 await client.aclose()
             await store.aclose()
+            if tracing is not None:
+                tracing.shutdown()
 
     # /api/* goes to the proxy inside the middleware below, ahead of FastAPI's routing.
     app = ProxyFirstFastAPI(
@@ -122,7 +156,9 @@ def create_app(
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
         lifespan=lifespan,
-        docs_url="/docs" if settings.bff_env == "development" else None,
+        docs_url=None if production else "/docs",
+        # The API's description is for developers, not for whoever reaches a production host.
+        openapi_url=None if production else "/openapi.json",
         redoc_url=None,
     )
     app.state.settings = settings
@@ -132,6 +168,8 @@ def create_app(
 
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)
+    if settings.bff_metrics_port is None:
+        app.include_router(ops.metrics_router)
     app.include_router(auth.router)
     app.include_router(oauth_routes.router)
     if settings.bff_static_dir is not None:
@@ -142,6 +180,10 @@ def create_app(
     app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(AccessMiddleware, metrics=metrics)
+    if tracing is not None:
+        from app.observe.tracing import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware, tracing=tracing)
     return app
 
 
@@ -177,6 +219,16 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+async def _check_store(store: Store) -> None:
+    try:
+        await store.ping()
+    except StoreUnavailable as exc:
+        log.warning(
+            "session store unreachable at start-up: /readyz answers 503 until it is reachable",
+            extra={"cause": type(exc.__cause__).__name__},
+        )
+
+
 #: Starlette's routing errors as members of the one exception tree; any other status is invalid_request.
 _HTTP_ERRORS: dict[int, type[RequestError]] = {404: NotFound, 405: MethodNotAllowed}
 
@@ -184,6 +236,7 @@ _HTTP_ERRORS: dict[int, type[RequestError]] = {404: NotFound, 405: MethodNotAllo
 def _app_from_env() -> FastAPI:
     settings = load_settings_or_exit()
     configure_logging(settings.bff_log_level)
+    warn_unknown_variables()
     return create_app(settings)
 
 

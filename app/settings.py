@@ -10,17 +10,27 @@ Misconfiguration is reported by :func:`load_settings_or_exit` as one line naming
 
 from __future__ import annotations
 
+import difflib
+import importlib.util
 import ipaddress
 import logging
+import os
 import re
 import secrets
 import sys
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 log = logging.getLogger("bff.settings")
 
@@ -117,6 +127,47 @@ class Settings(BaseSettings):
     cyberark_oauth_client_secret: SecretStr | None = None
     cyberark_oauth_scope: str = "openid profile"
     cyberark_oauth_client_auth: Literal["basic", "post"] = "basic"
+
+    # Operations (issue 15): metrics listener, build identity, tracing. ----------------------------------
+    #: ``/metrics`` on its own listener at this port, and not on the main one.
+    bff_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    #: The source revision the running build came from (the image sets it): a label of ``bff_build_info``.
+    bff_revision: str = "unknown"
+    #: OpenTelemetry traces (the ``[otel]`` extra), configured by the standard ``OTEL_*`` variables.
+    bff_otel_enabled: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # NAME_FILE (Docker and Kubernetes secrets) ahead of the environment: NAME and NAME_FILE are never
+        # both set (FileVariables refuses that), so the order decides only that the refusal is seen.
+        return (
+            init_settings,
+            FileVariables(settings_cls),
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _readable(cls, value: object) -> object:
+        if isinstance(value, Unreadable):
+            raise ValueError(value.reason)
+        return value
+
+    @field_validator("bff_otel_enabled")
+    @classmethod
+    def _otel_installed(cls, value: bool) -> bool:
+        if value and importlib.util.find_spec("opentelemetry.sdk") is None:
+            raise ValueError("needs the otel extra: pip install 'cyberark-bff[otel]'")
+        return value
 
     @field_validator("bff_redis_sentinels", "bff_allowed_origins", "bff_login_modes", mode="before")
     @classmethod
@@ -218,38 +269,41 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_guards(self) -> Settings:
+        # Every problem at once, one line each: an operator fixes them all before the next restart.
+        problems = list(self._guard_problems())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _guard_problems(self) -> Iterator[str]:
+        """The checks that span several variables, or depend on BFF_ENV: one message per problem."""
         if self.bff_session_max_lifetime < self.bff_session_idle_timeout:
-            raise ValueError("BFF_SESSION_MAX_LIFETIME must not be shorter than BFF_SESSION_IDLE_TIMEOUT")
+            yield "BFF_SESSION_MAX_LIFETIME must not be shorter than BFF_SESSION_IDLE_TIMEOUT"
         if (
             self.bff_redis_mode == "sentinel"
             and self.bff_redis_url is not None
             and not self.bff_redis_sentinels
         ):
-            raise ValueError("BFF_REDIS_SENTINELS: sentinel mode needs host:port,... of the sentinels")
+            yield "BFF_REDIS_SENTINELS: sentinel mode needs host:port,... of the sentinels"
         if self.oauth_enabled:
-            self._oauth_guards()
+            yield from self._oauth_problems()
         if self.bff_env != "production":
-            return self
+            return
         if not self.cyberark_tenant_url:
-            raise ValueError("CYBERARK_TENANT_URL: required in production")
+            yield "CYBERARK_TENANT_URL: required in production"
         if self.bff_redis_url is None:
-            raise ValueError(
-                "BFF_REDIS_URL: required in production (the in-process store is for development)"
-            )
+            yield "BFF_REDIS_URL: required in production (the in-process store is for development)"
         if not self.bff_session_secrets:
-            raise ValueError("BFF_SESSION_SECRETS: required in production")
+            yield "BFF_SESSION_SECRETS: required in production"
         if any(len(s.get_secret_value()) < MIN_SECRET_LENGTH for s in self.bff_session_secrets):
-            raise ValueError(
-                f"BFF_SESSION_SECRETS: each secret needs at least {MIN_SECRET_LENGTH} characters"
-            )
+            yield f"BFF_SESSION_SECRETS: each secret needs at least {MIN_SECRET_LENGTH} characters"
         if not self.bff_cookie_secure:
-            raise ValueError("BFF_COOKIE_SECURE: must be true in production")
-        if self.oauth_enabled and not (self.bff_public_url or "").startswith("https://"):
+            yield "BFF_COOKIE_SECURE: must be true in production"
+        if self.oauth_enabled and self.bff_public_url and not self.bff_public_url.startswith("https://"):
             # The redirect_uri carries the authorization code: over plain http anyone on the way can take it.
-            raise ValueError("BFF_PUBLIC_URL: must be https:// in production")
-        return self
+            yield "BFF_PUBLIC_URL: must be https:// in production"
 
-    def _oauth_guards(self) -> None:
+    def _oauth_problems(self) -> Iterator[str]:
         """With ``oauth`` among the login modes, every setting the code flow needs is there."""
         needed = {
             "BFF_PUBLIC_URL": self.bff_public_url,
@@ -259,12 +313,10 @@ class Settings(BaseSettings):
         }
         for name, value in needed.items():
             if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
-                raise ValueError(f"{name}: required when BFF_LOGIN_MODES includes oauth")
-        app_id = self.cyberark_oauth_app_id or ""
-        if not _APP_ID.fullmatch(app_id):
-            raise ValueError(
-                "CYBERARK_OAUTH_APP_ID: letters, digits and . _ - only (a path segment of the tenant's URLs)"
-            )
+                yield f"{name}: required when BFF_LOGIN_MODES includes oauth"
+        app_id = self.cyberark_oauth_app_id
+        if app_id is not None and not _APP_ID.fullmatch(app_id):
+            yield "CYBERARK_OAUTH_APP_ID: letters, digits and . _ - only (a path segment of tenant URLs)"
 
     # Derived values -------------------------------------------------------------------------------
 
@@ -326,19 +378,127 @@ class Settings(BaseSettings):
     _dev_secret: bytes | None = PrivateAttr(default=None)
 
 
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ()))
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    if loc:
-        return f"{loc.upper()}: {msg}"
-    return msg
+# Configuration problems, all at once ------------------------------------------------------------------
+
+
+def _lines(error: ValidationError) -> Iterator[tuple[str | None, str]]:
+    """(field or None, one line naming the variable) for each problem in ``error``."""
+    for item in error.errors():
+        loc = item.get("loc", ())
+        msg = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
+        if loc:
+            yield str(loc[0]), f"{'.'.join(str(p) for p in loc).upper()}: {msg}"
+        else:
+            for line in msg.splitlines():  # the cross-variable checks, one line per problem
+                yield None, line
+
+
+def configuration_problems(**overrides: object) -> tuple[Settings | None, list[str]]:
+    """The settings, or every problem with them: one line each, each naming its variable.
+
+    pydantic reports every bad variable, but the checks across variables (production guards) only run once
+    each variable is valid on its own: so the bad ones are set to their defaults and the rest checked again.
+    A cross-variable line that names a variable already reported is left out (it would be about the default).
+    """
+    problems: list[str] = []
+    failed: dict[str, object] = {}
+    for _ in range(len(Settings.model_fields) + 1):
+        try:
+            settings = Settings(**{**overrides, **failed})  # type: ignore[arg-type]
+        except ValidationError as exc:
+            found = False
+            for field, line in _lines(exc):
+                if field in Settings.model_fields and field not in failed:
+                    failed[field] = Settings.model_fields[field].get_default(call_default_factory=True)
+                    problems.append(line)
+                    found = True
+                elif field is None and not any(name.upper() in line for name in failed):
+                    problems.append(line)
+            if not found:
+                return None, problems
+        else:
+            return (None, problems) if problems else (settings, [])
+    return None, problems
 
 
 def load_settings_or_exit(**overrides: object) -> Settings:
-    """Read the settings; on a bad value print one line naming the variable and exit with status 2."""
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        sys.stderr.write(f"configuration error: {_describe(exc)}\n")
-        raise SystemExit(2) from None
+    """Read the settings; on bad values print one line per problem, each naming its variable; exit 2."""
+    settings, problems = configuration_problems(**overrides)
+    if settings is None:
+        sys.stderr.write("".join(f"configuration error: {line}\n" for line in problems))
+        raise SystemExit(2)
+    return settings
+
+
+# Secrets from files --------------------------------------------------------------------------------------
+
+
+class Unreadable:
+    """A ``NAME_FILE`` that could not be read: the field validators turn it into a one-line problem."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class FileVariables(PydanticBaseSettingsSource):
+    """``NAME_FILE=/path`` in the environment: the value of NAME is that file's content (one newline at its
+    end dropped), as Docker and Kubernetes mount secrets. E.g. ``BFF_SESSION_SECRETS_FILE=/run/secrets/s``.
+    Setting both NAME and NAME_FILE is a configuration error."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = name.upper()
+            path = environ.get(variable + "_FILE")
+            if not path:
+                continue
+            if environ.get(variable):
+                values[name] = Unreadable(f"set either {variable} or {variable}_FILE, not both")
+                continue
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                values[name] = Unreadable(f"cannot read {variable}_FILE={path} ({reason})")
+                continue
+            values[name] = text.removesuffix("\n").removesuffix("\r")
+        return values
+
+
+# Unknown variables -----------------------------------------------------------------------------------
+
+#: BFF_* variables that are not settings: read by the image's command (Dockerfile CMD) or by compose.
+NOT_SETTINGS = frozenset({"BFF_PORT", "BFF_WORKERS", "BFF_IMAGE_TAG", "BFF_PUBLISH"})
+
+
+def unknown_variables(names: Iterable[str]) -> list[tuple[str, str | None]]:
+    """The ``BFF_*`` / ``CYBERARK_*`` names the BFF would ignore, each with the closest known name."""
+    known = {name.upper() for name in Settings.model_fields}
+    known |= {name + "_FILE" for name in known} | NOT_SETTINGS
+    unknown = []
+    for name in sorted(set(names)):
+        upper = name.upper()
+        if upper.startswith(("BFF_", "CYBERARK_")) and upper not in known:
+            close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
+            unknown.append((name, close[0] if close else None))
+    return unknown
+
+
+def warn_unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> None:
+    """Log a warning for each unknown variable of the environment and of ``.env`` (a typo is otherwise
+    silently ignored: BFF_COOKIE_SECUR=false would leave the cookie Secure)."""
+    names = set(os.environ if environ is None else environ)
+    dotenv = Path(".env") if env_file is None else env_file
+    if dotenv.is_file():
+        from dotenv import dotenv_values
+
+        names |= set(dotenv_values(dotenv))
+    for name, close in unknown_variables(names):
+        hint = f" (did you mean {close}?)" if close else ""
+        log.warning(f"unknown variable {name} is ignored{hint}", extra={"variable": name})

@@ -209,6 +209,27 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
             ),
         },
     ),
+    (
+        "Operations",
+        {
+            "bff_metrics_port": Doc(
+                "a port number: `/metrics` only on its own listener there (all interfaces; keep it off the "
+                "Internet), and not on the main port. One process owns it: run one worker per pod",
+                default="none: `/metrics` on the main port",
+                example="9100",
+            ),
+            "bff_revision": Doc(
+                "the source revision of the build, shown in `bff_build_info{version,revision}`; the image "
+                "sets it from its `REVISION` build argument",
+                example="3f2a9c1",
+            ),
+            "bff_otel_enabled": Doc(
+                "`true`: OpenTelemetry traces (needs the `otel` extra), a span per request and per tenant "
+                "call, configured by the standard `OTEL_*` variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, "
+                "`OTEL_SERVICE_NAME`, ...); `traceparent` is believed only from `BFF_TRUSTED_PROXIES`",
+            ),
+        },
+    ),
 ]
 
 #: Read by the image's command (Dockerfile CMD), not by the app.

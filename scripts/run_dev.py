@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
+import logging
 import sys
 from pathlib import Path
 
@@ -18,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from app.main import create_app  # noqa: E402
 from app.observe.logs import configure_logging  # noqa: E402 - after the path set-up above
-from app.settings import load_settings_or_exit  # noqa: E402
+from app.settings import load_settings_or_exit, warn_unknown_variables  # noqa: E402
 from simulator.app import create_app as create_simulator  # noqa: E402
 
 BANNER = """
@@ -37,6 +39,25 @@ DEMO_APP = {
     "cyberark_oauth_client_id": "bff-demo-client",
     "cyberark_oauth_client_secret": "bff-demo-secret-1",
 }
+
+
+#: Which of the two servers a log line comes from: each runs in a task started with its own value, and
+#: everything it does (its connections, its requests) inherits it.
+SOURCE: contextvars.ContextVar[str] = contextvars.ContextVar("source", default="run_dev")
+
+
+class SourceField(logging.Filter):
+    """Adds ``"source": "bff" | "simulator"`` to every JSON line: both servers share one process and log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.source = SOURCE.get()
+        return True
+
+
+def serve_as(source: str, server: uvicorn.Server) -> asyncio.Task[None]:
+    context = contextvars.copy_context()
+    context.run(SOURCE.set, source)
+    return asyncio.get_running_loop().create_task(server.serve(), context=context)
 
 
 async def main() -> None:
@@ -61,6 +82,9 @@ async def main() -> None:
         overrides["bff_static_dir"] = web
     settings = load_settings_or_exit(**overrides)
     configure_logging(settings.bff_log_level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(SourceField())
+    warn_unknown_variables()
 
     sim_app = create_simulator()
     # The demo app lists the default address; another --host/--port gets its callback listed too.
@@ -70,7 +94,16 @@ async def main() -> None:
         if settings.oauth_redirect_uri not in demo.redirect_uris:
             demo.redirect_uris.append(settings.oauth_redirect_uri)
     simulator = uvicorn.Server(
-        uvicorn.Config(sim_app, host="127.0.0.1", port=args.sim_port, log_config=None, access_log=False)
+        uvicorn.Config(
+            sim_app,
+            host="127.0.0.1",
+            port=args.sim_port,
+            log_config=None,
+            access_log=False,
+            # The asyncio loop: its callbacks keep the context of the task that set them up, which is
+            # what tells the two servers' lines apart.
+            loop="asyncio",
+        )
     )
     bff = uvicorn.Server(
         uvicorn.Config(
@@ -79,14 +112,18 @@ async def main() -> None:
             port=args.port,
             log_config=None,
             access_log=False,
+            loop="asyncio",
             # The BFF decides whom to trust for X-Forwarded-For (BFF_TRUSTED_PROXIES), not uvicorn's default.
             proxy_headers=False,
         )
     )
     spa = "" if has_spa else " not built: web/index.html missing"
     sys.stderr.write(BANNER.format(host=args.host, port=args.port, sim_port=args.sim_port, spa=spa))
-    await asyncio.gather(simulator.serve(), bff.serve())
+    await asyncio.gather(serve_as("simulator", simulator), serve_as("bff", bff))
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass  # Ctrl+C: both servers have shut down and said so; no traceback

@@ -64,8 +64,12 @@ function show(view) {
   homeShown = view === "view-home";
 }
 
-function say(text) {
-  $("status").textContent = text;
+// The status line is also the screen readers' live region. `quiet`: announced, not shown, because the
+// page already shows the same words where they belong (a prompt, the number to tap).
+function say(text, quiet = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.classList.toggle("visually-hidden", quiet);
 }
 
 function showError(text) {
@@ -308,7 +312,8 @@ function showAnswerForm(option) {
     });
   } else {
     fields.appendChild(element("label", option.label || option.name, { for: "answer" }));
-    const attributes = { id: "answer", required: "", maxlength: "1024" };
+    // The prompt above the field describes it; it is shown once, not again in the status line.
+    const attributes = { id: "answer", required: "", maxlength: "1024", "aria-describedby": "answer-prompt" };
     if (SECRET_NAMES.has(option.name)) {
       attributes.type = "password";
       attributes.autocomplete = option.name === "RESET" ? "new-password" : "current-password";
@@ -319,7 +324,7 @@ function showAnswerForm(option) {
     fields.appendChild(element("input", null, attributes));
   }
   $("answer-form").hidden = false;
-  say(option.prompt || "");
+  say("");
   fields.querySelector("input").focus();
 }
 
@@ -385,7 +390,9 @@ function showPending(step) {
       $("code").value = "";
     }
   }
-  say(hasNumber ? `Waiting for approval. Tap ${step.number} on your device.` : "Waiting for approval.");
+  $("demo-approve-command").textContent =
+    `curl -X POST http://127.0.0.1:9001/_sim/oob/${$("username").value.trim() || "USER"}/approve`;
+  say(hasNumber ? `Waiting for approval. Tap ${step.number} on your device.` : "Waiting for approval.", true);
   schedulePoll(POLL_MS);
 }
 
@@ -538,6 +545,34 @@ function when(value) {
   return Number.isNaN(date.getTime()) ? "" : date.toLocaleString();
 }
 
+// "Chrome 156 on Linux" for the table; the whole User-Agent stays in the cell's title.
+const BROWSERS = [
+  [/Edg(?:e|A|iOS)?\/(\d+)/, "Edge"],
+  [/OPR\/(\d+)/, "Opera"],
+  [/Firefox\/(\d+)/, "Firefox"],
+  [/HeadlessChrome\/(\d+)/, "Headless Chrome"],
+  [/(?:Chrome|CriOS)\/(\d+)/, "Chrome"],
+  [/Version\/(\d+)[^ ]* (?:Mobile\/\S+ )?Safari\//, "Safari"],
+];
+const SYSTEMS = [
+  [/Android/, "Android"],
+  [/iPhone|iPad|iPod/, "iOS"],
+  [/CrOS/, "ChromeOS"],
+  [/Windows/, "Windows"],
+  [/Mac OS X|Macintosh/, "macOS"],
+  [/Linux/, "Linux"],
+];
+
+function shortAgent(agent) {
+  const browser = BROWSERS.find(([pattern]) => pattern.test(agent));
+  const system = SYSTEMS.find(([pattern]) => pattern.test(agent));
+  if (!browser) {
+    return agent.length > 40 ? `${agent.slice(0, 40)}…` : agent;
+  }
+  const name = `${browser[1]} ${agent.match(browser[0])[1]}`;
+  return system ? `${name} on ${system[1]}` : name;
+}
+
 function sessionRow(session) {
   const row = element("tr");
   row.dataset.current = session.current ? "true" : "false";
@@ -547,7 +582,9 @@ function sessionRow(session) {
   }
   row.appendChild(started);
   row.appendChild(element("td", when(session.last_seen_at)));
-  row.appendChild(element("td", session.user_agent || ""));
+  const agent = element("td", shortAgent(session.user_agent || ""));
+  agent.title = session.user_agent || "";
+  row.appendChild(agent);
   row.appendChild(element("td", session.ip || ""));
   const actions = element("td");
   const label = session.current ? "End this session" : "Revoke";

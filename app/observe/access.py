@@ -19,6 +19,9 @@ from app.observe.request_ids import new_request_id, valid_request_id
 
 access_log = logging.getLogger("bff.access")
 
+#: Probes and scrapes: logged at DEBUG, so a kubelet's and Prometheus's polling does not drown the access log.
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 class AccessMiddleware:
     """Wraps the app: ``AccessMiddleware(app, metrics)``."""
@@ -28,6 +31,7 @@ class AccessMiddleware:
         self.metrics = metrics
         # labels() takes a lock and builds a key on every call; the (route, status) pairs are few and fixed.
         self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
+        self._in_flight = metrics.in_flight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,6 +44,8 @@ class AccessMiddleware:
         context_token = current_request_id.set(request_id)
         status = 500
         header = (b"x-request-id", request_id.encode("ascii"))
+        in_flight = self._in_flight
+        in_flight.value += 1
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -51,6 +57,7 @@ class AccessMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            in_flight.value -= 1
             current_request_id.reset(context_token)
             elapsed = time.perf_counter() - started
             route = _route_label(scope)
@@ -63,7 +70,7 @@ class AccessMiddleware:
                 self._children[(route, status)] = children
             children[0].inc()
             children[1].observe(elapsed)
-            access_log.info(
+            (access_log.debug if route in QUIET_ROUTES else access_log.info)(
                 "request",
                 extra={
                     "request_id": request_id,

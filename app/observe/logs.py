@@ -16,7 +16,9 @@ import logging
 import math
 import sys
 import time
+import traceback
 from json.encoder import encode_basestring_ascii
+from types import TracebackType
 from typing import Any, cast
 
 _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
@@ -54,7 +56,8 @@ def _json_value(value: object) -> str:
 
 
 _OWN = frozenset({"time", "level", "logger"})
-_NOT_EXTRA = _RESERVED | _OWN
+# uvicorn passes its message again with ANSI colour codes as an extra field: never a JSON field.
+_NOT_EXTRA = _RESERVED | _OWN | {"color_message"}
 
 
 def _json_key(key: str) -> str:
@@ -99,15 +102,31 @@ class JsonFormatter(logging.Formatter):
             else:
                 parts.append(f"{spelled}:{_json_value(value)}")
         if record.exc_info and record.exc_info[0] is not None:
-            # The exception's type only: a traceback's locals and messages can carry secrets.
+            # The exception's type and where it was raised, as one field each; never its message (nor a
+            # chained one's), which can carry secrets. The frames name files, lines and functions only.
             parts.append('"exception":' + _json_value(record.exc_info[0].__name__))
+            parts.append('"traceback":' + _json_value(_frames(record.exc_info[2])))
+        elif record.stack_info:
+            parts.append('"stack":' + _json_value(record.stack_info))
         return ",".join(parts) + "}"
 
 
+def _frames(tb: TracebackType | None) -> str:
+    """The traceback's frames, innermost last: file, line and function each, never source text or values."""
+    return "\n".join(
+        f'File "{frame.filename}", line {frame.lineno}, in {frame.name}'
+        for frame in traceback.StackSummary.extract(traceback.walk_tb(tb), lookup_lines=False)
+    )
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """Send every log record to stderr as JSON lines (idempotent)."""
+    """Send every log record to stderr as JSON lines (idempotent), uvicorn's own included."""
     root = logging.getLogger()
-    handler = next((h for h in root.handlers if getattr(h, "_bff", False)), None)
+    # A JSON handler already there (uvicorn's --log-config app/observe/uvicorn_log.json put it) is kept.
+    handler = next(
+        (h for h in root.handlers if getattr(h, "_bff", False) or isinstance(h.formatter, JsonFormatter)),
+        None,
+    )
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler._bff = True  # type: ignore[attr-defined]
@@ -122,6 +141,14 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logMultiprocessing = False
     # uvicorn's own access log would duplicate ours and print raw query strings.
     logging.getLogger("uvicorn.access").disabled = True
+    # uvicorn's start-up, shutdown and error lines go through the JSON handler too, whether uvicorn was given
+    # the JSON log config or set up its own plain (coloured) handlers before importing the app.
+    for name in ("uvicorn", "uvicorn.error"):
+        uvicorn_logger = logging.getLogger(name)
+        for own in list(uvicorn_logger.handlers):
+            if not isinstance(own.formatter, JsonFormatter):
+                uvicorn_logger.removeHandler(own)
+        uvicorn_logger.propagate = not uvicorn_logger.handlers
     # At DEBUG these print raw headers (Authorization, Set-Cookie: .ASPXAUTH): never below WARNING.
     for name in _HEADER_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)

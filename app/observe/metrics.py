@@ -5,21 +5,25 @@ Example::
     metrics = Metrics()
     metrics.logins.labels(mode="api", outcome="succeeded").inc()
 
-The three metrics touched on every request (requests, request latency, tenant latency) are kept in plain
-Python numbers by :class:`LoopCounter` and :class:`LoopHistogram`, and become Prometheus families only when
-``/metrics`` is scraped: prometheus_client's own take a lock and walk the buckets in Python on each update
-(about 25k CPU instructions per proxied call for the three; these take about 7k). They are updated and read
-on the event loop's thread only, so they need no lock. The rest are prometheus_client's.
+The metrics touched on every request (requests, request latency, requests in flight, tenant and store
+latency) are kept in plain Python numbers by :class:`LoopCounter`, :class:`LoopGauge` and
+:class:`LoopHistogram`, and become Prometheus families only when ``/metrics`` is scraped:
+prometheus_client's own take a lock and walk the buckets in Python on each update (about 25k CPU
+instructions per proxied call for the first three; these take about 7k). They are updated and read
+on the event loop's thread only, so they need no lock, and ``/metrics`` is served on that thread too (on the
+main port, or on ``BFF_METRICS_PORT`` by :mod:`app.observe.metrics_listener`). The rest are
+prometheus_client's, ``process_*`` included.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Generic, TypeVar
 
-from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter, Info, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 
@@ -122,13 +126,46 @@ class LoopHistogram(_Labelled[_HistogramChild]):
         yield family
 
 
+class LoopGauge(Collector):
+    """One unlabelled value that goes up and down: ``gauge.value += 1`` (on the loop thread, no lock)."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.value = 0.0
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(self.name, self.documentation, value=self.value)
+
+
+def package_version() -> str:
+    """The installed distribution's version (``0.0.0`` when run from a tree that was never installed)."""
+    try:
+        return version("cyberark-bff")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
 class Metrics:
-    """The BFF's counters and histograms."""
+    """The BFF's counters and histograms: ``Metrics(revision="3f2a9c1")``."""
 
     content_type = CONTENT_TYPE_LATEST
 
-    def __init__(self) -> None:
+    def __init__(self, *, revision: str = "unknown") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        # process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds, ... (Linux /proc).
+        ProcessCollector(registry=self.registry)
+        Info("bff_build", "The running build", registry=self.registry).info(
+            {"version": package_version(), "revision": revision}
+        )
+        self.in_flight = LoopGauge("bff_requests_in_flight", "Requests being answered now", self.registry)
+        self.store_latency = LoopHistogram(
+            "bff_store_call_duration_seconds",
+            "Time the session store took, by operation",
+            ["op"],
+            self.registry,
+        )
         self.requests = LoopCounter(
             "bff_requests", "Requests answered, by route and status", ["route", "status"], self.registry
         )

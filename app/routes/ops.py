@@ -8,6 +8,8 @@ from fastapi.responses import JSONResponse
 from app.errors import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
+#: Served on the main port only when BFF_METRICS_PORT is unset (else by app.observe.metrics_listener).
+metrics_router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz", summary="The process is alive (checks no dependency)")
@@ -26,7 +28,7 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "store": "ok"})
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+@metrics_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics
     return Response(registry.render(), media_type=registry.content_type)

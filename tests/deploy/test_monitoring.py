@@ -149,7 +149,7 @@ def exported() -> dict[str, set[str]]:
     metrics.requests.labels(route="/auth/login", status="200").inc()
     metrics.latency.labels(route="/auth/login").observe(0.01)
     metrics.observe_tenant_call("StartAuthentication", 0.1)
-    metrics.logins.labels(outcome="failed").inc()
+    metrics.logins.labels(mode="api", outcome="failed").inc()
     metrics.sessions.labels(event="created").inc()
     metrics.store_errors.inc()
     samples: dict[str, set[str]] = {}
