@@ -35,7 +35,8 @@ from app.security.limits import RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
-from app.sessions.service import LoginStateService, SessionService
+from app.sessions.pre_auth import PreAuthStore
+from app.sessions.service import SessionService
 from app.settings import Settings, load_settings_or_exit
 
 log = logging.getLogger("bff")
@@ -66,9 +67,7 @@ def create_app(
             max_lifetime=settings.bff_session_max_lifetime,
             clock=clock,
         )
-        app.state.logins = LoginStateService(
-            store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
-        )
+        app.state.logins = PreAuthStore(store, secrets, login_timeout=settings.bff_login_timeout, clock=clock)
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
         await proxy.open(app.state.sessions)
         log.info(

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.sessions.login_state import LoginStateService
 from app.sessions.memory_store import MemoryStore
+from app.sessions.pre_auth import PreAuthStore
 from app.sessions.redis_store import RedisStore
 from app.sessions.service import SessionService
 from app.sessions.store import Store
@@ -58,8 +58,8 @@ class Harness:
             self.store, secrets or [SECRET], idle_timeout=idle, max_lifetime=max_lifetime, clock=self.clock
         )
 
-    def logins(self, *, timeout: float = 300, secrets: list[bytes] | None = None) -> LoginStateService:
-        return LoginStateService(self.store, secrets or [SECRET], login_timeout=timeout, clock=self.clock)
+    def logins(self, *, timeout: float = 300, secrets: list[bytes] | None = None) -> PreAuthStore:
+        return PreAuthStore(self.store, secrets or [SECRET], login_timeout=timeout, clock=self.clock)
 
 
 @pytest.fixture(params=["memory", "redis"])
