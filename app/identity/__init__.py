@@ -3,7 +3,7 @@
 Only this package knows the tenant's field names; callers use :class:`TenantClient` and the models below.
 """
 
-from app.identity.client import MAX_POD_HOPS, Step, TenantClient
+from app.identity.client import MAX_POD_HOPS, TenantClient, TenantStep
 from app.identity.envelope import is_token_rejection
 from app.identity.models import (
     Challenge,
@@ -39,8 +39,8 @@ __all__ = [
     "Question",
     "Started",
     "StartResult",
-    "Step",
     "TenantClient",
+    "TenantStep",
     "TenantUser",
     "is_token_rejection",
 ]

@@ -63,7 +63,8 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64,
 # Headers request() never forwards from its caller: the tenant must see only the bearer it is given.
 _CALLER_HEADERS_DROPPED = frozenset({"authorization", "cookie", "host"})
 
-Step = tuple[Outcome, LoginContext]
+#: What one AdvanceAuthentication call gives back: the tenant's outcome and the context to carry on with.
+TenantStep = tuple[Outcome, LoginContext]
 
 
 class TenantClient:
@@ -171,16 +172,18 @@ class TenantClient:
             return Started(context=context, package=reply.package)
         raise TenantProtocolError(f"tenant redirects through more than {MAX_POD_HOPS} pods")
 
-    async def answer(self, ctx: LoginContext, mechanism_id: str, answer: str | Mapping[str, str]) -> Step:
+    async def answer(
+        self, ctx: LoginContext, mechanism_id: str, answer: str | Mapping[str, str]
+    ) -> TenantStep:
         """``Action: Answer``: a password, a code, or ``{question_id: text}`` for a multi-part question."""
         value: str | dict[str, str] = answer if isinstance(answer, str) else dict(answer)
         return await self._advance(ctx, mechanism_id, "Answer", value)
 
-    async def start_oob(self, ctx: LoginContext, mechanism_id: str) -> Step:
+    async def start_oob(self, ctx: LoginContext, mechanism_id: str) -> TenantStep:
         """``Action: StartOOB``: send the mail, text, push or call; usually :class:`Pending`."""
         return await self._advance(ctx, mechanism_id, "StartOOB", None)
 
-    async def poll(self, ctx: LoginContext, mechanism_id: str) -> Step:
+    async def poll(self, ctx: LoginContext, mechanism_id: str) -> TenantStep:
         """``Action: Poll`` on an out-of-band mechanism."""
         return await self._advance(ctx, mechanism_id, "Poll", None)
 
@@ -202,7 +205,7 @@ class TenantClient:
 
     async def _advance(
         self, ctx: LoginContext, mechanism_id: str, action: str, answer: str | dict[str, str] | None
-    ) -> Step:
+    ) -> TenantStep:
         body: dict[str, Any] = {"SessionId": ctx.session_id, "MechanismId": mechanism_id, "Action": action}
         if answer is not None:
             body["Answer"] = answer
