@@ -41,8 +41,9 @@ from app.security.limits import RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
+from app.sessions.pre_auth import PreAuthStore
 from app.sessions.refresh import Refresher
-from app.sessions.service import LoginStateService, SessionService
+from app.sessions.service import SessionService
 from app.sessions.store import Store
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
 
@@ -93,9 +94,7 @@ def create_app(
             max_per_user=settings.bff_max_sessions_per_user,
             clock=clock,
         )
-        app.state.logins = LoginStateService(
-            store, secrets, login_timeout=settings.bff_login_timeout, clock=clock
-        )
+        app.state.logins = PreAuthStore(store, secrets, login_timeout=settings.bff_login_timeout, clock=clock)
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
         oauth = OAuthClient.from_settings(settings, client, clock=clock) if settings.oauth_enabled else None
         app.state.oauth_client = oauth

@@ -3,7 +3,7 @@
 Only this package knows the tenant's field names; callers use :class:`TenantClient` and the models below.
 """
 
-from app.identity.client import MAX_POD_HOPS, Step, TenantClient
+from app.identity.client import MAX_POD_HOPS, TenantClient, TenantStep
 from app.identity.envelope import is_token_rejection
 from app.identity.models import (
     Challenge,
@@ -37,10 +37,10 @@ __all__ = [
     "Package",
     "Pending",
     "Question",
-    "Started",
     "StartResult",
-    "Step",
+    "Started",
     "TenantClient",
+    "TenantStep",
     "TenantUser",
     "is_token_rejection",
 ]

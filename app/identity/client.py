@@ -6,7 +6,7 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -60,10 +60,9 @@ MAX_POD_HOPS = 2
 NATIVE_CLIENT_HEADERS = {"X-IDAP-NATIVE-CLIENT": "true", "X-CENTRIFY-NATIVE-CLIENT": "true"}
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
-# Headers request() never forwards from its caller: the tenant must see only the bearer it is given.
-_CALLER_HEADERS_DROPPED = frozenset({"authorization", "cookie", "host"})
 
-Step = tuple[Outcome, LoginContext]
+#: What one AdvanceAuthentication call gives back: the tenant's outcome and the context to carry on with.
+TenantStep = tuple[Outcome, LoginContext]
 
 
 class TenantClient:
@@ -179,16 +178,18 @@ class TenantClient:
             return Started(context=context, package=reply.package)
         raise TenantProtocolError(f"tenant redirects through more than {MAX_POD_HOPS} pods")
 
-    async def answer(self, ctx: LoginContext, mechanism_id: str, answer: str | Mapping[str, str]) -> Step:
+    async def answer(
+        self, ctx: LoginContext, mechanism_id: str, answer: str | Mapping[str, str]
+    ) -> TenantStep:
         """``Action: Answer``: a password, a code, or ``{question_id: text}`` for a multi-part question."""
         value: str | dict[str, str] = answer if isinstance(answer, str) else dict(answer)
         return await self._advance(ctx, mechanism_id, "Answer", value)
 
-    async def start_oob(self, ctx: LoginContext, mechanism_id: str) -> Step:
+    async def start_oob(self, ctx: LoginContext, mechanism_id: str) -> TenantStep:
         """``Action: StartOOB``: send the mail, text, push or call; usually :class:`Pending`."""
         return await self._advance(ctx, mechanism_id, "StartOOB", None)
 
-    async def poll(self, ctx: LoginContext, mechanism_id: str) -> Step:
+    async def poll(self, ctx: LoginContext, mechanism_id: str) -> TenantStep:
         """``Action: Poll`` on an out-of-band mechanism."""
         return await self._advance(ctx, mechanism_id, "Poll", None)
 
@@ -210,7 +211,7 @@ class TenantClient:
 
     async def _advance(
         self, ctx: LoginContext, mechanism_id: str, action: str, answer: str | dict[str, str] | None
-    ) -> Step:
+    ) -> TenantStep:
         body: dict[str, Any] = {"SessionId": ctx.session_id, "MechanismId": mechanism_id, "Action": action}
         if answer is not None:
             body["Answer"] = answer
@@ -266,34 +267,6 @@ class TenantClient:
         envelope = await self._bearer_call(token, WHOAMI_PATH)
         return parse_whoami(envelope.result)
 
-    async def request(
-        self,
-        token: str,
-        method: str,
-        path: str,
-        *,
-        content: bytes | AsyncIterable[bytes] | None = None,
-        headers: Mapping[str, str] | None = None,
-        params: Mapping[str, str] | str | None = None,
-    ) -> httpx.Response:
-        """Send one call with the bearer and return the *streaming* response; the caller must ``aclose()`` it.
-
-        ``path`` is the already allow-listed tenant path (starting with ``/``). Raises TokenRejected on
-        401/403 (the response is closed then), TenantUnavailable / TenantTimeout on transport errors.
-        """
-        if not path.startswith("/") or path.startswith("//"):
-            raise ValueError("path must start with a single '/'")
-        sent = {k: v for k, v in (headers or {}).items() if k.lower() not in _CALLER_HEADERS_DROPPED}
-        sent["Authorization"] = f"Bearer {token}"
-        request = self._http.build_request(
-            method, self.base_url + path, content=content, headers=sent, params=params
-        )
-        response = await self._send(request, stream=True)
-        if response.status_code in (401, 403):
-            await response.aclose()
-            raise TokenRejected(f"tenant answered HTTP {response.status_code} to a bearer call")
-        return response
-
     async def _bearer_call(self, token: str, path: str) -> Envelope:
         headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}"}
         request = self._http.build_request("POST", self.base_url + path, content=b"{}", headers=headers)
@@ -310,14 +283,14 @@ class TenantClient:
 
     # Transport -----------------------------------------------------------------------------------------
 
-    async def _send(self, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    async def _send(self, request: httpx.Request) -> httpx.Response:
         """Send ``request`` with the browser request's X-Request-ID; httpx's errors become ours."""
         request_id = current_request_id.get()
         if request_id is not None and "x-request-id" not in request.headers:
             request.headers["X-Request-ID"] = request_id
         started = time.perf_counter()
         try:
-            response = await self._http.send(request, stream=stream)
+            response = await self._http.send(request)
             if self.observe is not None:
                 self.observe(_call_name(request.url.path), time.perf_counter() - started)
             return response

@@ -29,7 +29,7 @@ class AccessMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        # labels() takes a lock and builds a key on every call; the (route, status) pairs are few and fixed.
+        # labels() checks the label names and builds a key on every call; the (route, status) pairs are few.
         self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._in_flight = metrics.in_flight
 

@@ -8,8 +8,8 @@ Example::
 The metrics touched on every request (requests, request latency, requests in flight, tenant and store
 latency) are kept in plain Python numbers by :class:`LoopCounter`, :class:`LoopGauge` and
 :class:`LoopHistogram`, and become Prometheus families only when ``/metrics`` is scraped:
-prometheus_client's own take a lock and walk the buckets in Python on each update (about 25k CPU
-instructions per proxied call for the first three; these take about 7k). They are updated and read
+prometheus_client's own take a lock and walk the buckets in Python on each update, several times the cost
+of these (``python -m bench.instructions`` measures it). They are updated and read
 on the event loop's thread only, so they need no lock, and ``/metrics`` is served on that thread too (on the
 main port, or on ``BFF_METRICS_PORT`` by :mod:`app.observe.metrics_listener`). The rest are
 prometheus_client's, ``process_*`` included.

@@ -12,7 +12,8 @@ from app.identity.client import TenantClient
 from app.observe.metrics import Metrics
 from app.security.client_ip import client_ip
 from app.security.ratelimit import RateLimiter
-from app.sessions.service import LoginStateService, Session, SessionService
+from app.sessions.pre_auth import PreAuthStore
+from app.sessions.service import Session, SessionService
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ def peer_ip(request: Request, settings: AppSettings) -> str:
 
 AppSettings = Annotated[Settings, Depends(_app_state("settings", Settings))]
 Sessions = Annotated[SessionService, Depends(_app_state("sessions", SessionService))]
-Logins = Annotated[LoginStateService, Depends(_app_state("logins", LoginStateService))]
+Logins = Annotated[PreAuthStore, Depends(_app_state("logins", PreAuthStore))]
 Tenant = Annotated[TenantClient, Depends(_app_state("tenant", TenantClient))]
 CurrentSession = Annotated[Session, Depends(_current_session)]
 ClientIP = Annotated[str, Depends(peer_ip)]

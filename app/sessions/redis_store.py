@@ -80,12 +80,13 @@ class _Expiry:
 class _DirectConnections:
     """Connections of a redis-py pool used one command at a time, outside the client's call path.
 
-    ``getex`` runs on every proxied call. Through ``Redis.execute_command`` it costs about 120k more CPU
-    instructions than the command itself (callgrind; about 9% of a proxied call): the pool's asyncio lock on
-    take and return, a no-op ``connect`` through the retry wrapper, the observability hooks and the release
-    event. Here a connection is taken from a plain list and put back, and the pool's own connection class
-    still does everything at the protocol level: AUTH, SELECT, TLS, RESP, and for sentinel mode finding
-    the master (and dropping a demoted one on READONLY). Cluster mode never comes here: it routes by slot.
+    ``getex`` runs on every proxied call. Through ``Redis.execute_command`` it pays for what one command at a
+    time does not need, a share of a proxied call that ``python -m bench.instructions`` shows: the pool's
+    asyncio lock on take and return, a no-op ``connect`` through the retry wrapper, the observability hooks
+    and the release event. Here a connection is taken from a plain list and put back, and the pool's own
+    connection class still does everything at the protocol level: AUTH, SELECT, TLS, RESP, and for sentinel
+    mode finding the master (and dropping a demoted one on READONLY). Cluster mode never comes here: it routes
+    by slot.
     """
 
     def __init__(self, pool: ConnectionPool, keep: int) -> None:
@@ -160,8 +161,9 @@ class RedisStore:
 
         The deadline is ours, not redis-py's ``socket_timeout``: that one wraps every write in
         ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. It is
-        ``asyncio.timeout`` cut to what one call needs (one timer, no state machine): a third of its
-        instructions. A call cut off mid-read is cancelled inside redis-py, and its connection dropped.
+        ``asyncio.timeout`` cut to what one call needs (one timer, no state machine), so cheaper than it
+        (``python -m bench.instructions``). A call cut off mid-read is cancelled inside redis-py, and its
+        connection dropped.
         """
         task = asyncio.current_task()
         if task is None:

@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 
 from app.errors import StoreUnavailable
 from app.sessions.keyring import Keyring
-from app.sessions.login_state import LoginStateService
 from app.sessions.records import IndexEntry, Record, Session, SessionInfo
 from app.sessions.sealed import seal, unseal
 from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
 from app.settings import Settings
 
-__all__ = ["LoginStateService", "Session", "SessionInfo", "SessionService"]
+__all__ = ["Session", "SessionInfo", "SessionService"]
 
 log = logging.getLogger("bff.sessions")
 

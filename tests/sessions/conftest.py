@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.sessions.login_state import LoginStateService
 from app.sessions.memory_store import MemoryStore
+from app.sessions.pre_auth import PreAuthStore
 from app.sessions.redis_store import RedisStore
 from app.sessions.service import SessionService
 from app.sessions.store import Store
@@ -75,8 +75,8 @@ class Harness:
         assert isinstance(self.store, MemoryStore)
         return self.store.keys()
 
-    def logins(self, *, timeout: float = 300, secrets: list[bytes] | None = None) -> LoginStateService:
-        return LoginStateService(self.store, secrets or [SECRET], login_timeout=timeout, clock=self.clock)
+    def logins(self, *, timeout: float = 300, secrets: list[bytes] | None = None) -> PreAuthStore:
+        return PreAuthStore(self.store, secrets or [SECRET], login_timeout=timeout, clock=self.clock)
 
 
 @pytest.fixture(params=["memory", "redis"])

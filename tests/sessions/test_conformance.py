@@ -117,7 +117,23 @@ async def test_store_ttl(harness: Harness) -> None:
 
 
 async def test_store_ping(harness: Harness) -> None:
-    await harness.store.ping()
+    """A ping answers while the store is up, asks the server itself, and leaves the data as it was."""
+    store = harness.store
+    await store.set("k", b"v", 30)
+    pings = await _redis_pings(harness)
+    assert await store.ping() is None
+    assert await store.get("k") == b"v"
+    if harness.raw is not None:
+        assert await _redis_pings(harness) == pings + 1
+        assert await harness.raw.dbsize() == 1
+
+
+async def _redis_pings(harness: Harness) -> int:
+    """How many PINGs the redis-server has answered (0 for the memory store, which has no server)."""
+    if harness.raw is None:
+        return 0
+    stats = await harness.raw.info("commandstats")
+    return int(stats.get("cmdstat_ping", {}).get("calls", 0))
 
 
 # Sessions -------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 
-from app.sessions.login_state import LoginStateService
+from app.sessions.pre_auth import PreAuthStore
 from app.sessions.redis_store import RedisStore
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.sessions.ticket import TicketCodec
@@ -72,7 +72,7 @@ async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
 ) -> None:
     store = RedisStore(Redis.from_url(redis_url), prefix=PREFIX)
     sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
-    logins = LoginStateService(store, [SECRET], login_timeout=300)
+    logins = PreAuthStore(store, [SECRET], login_timeout=300)
     codec = TicketCodec([SECRET], "session")
     secrets_at_risk: set[bytes] = set()
     for name in ("alice", "alice", "bob"):

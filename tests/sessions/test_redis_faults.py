@@ -12,7 +12,7 @@ import pytest
 
 from app.errors import StoreUnavailable
 from app.sessions.factory import open_store
-from app.sessions.login_state import LoginStateService
+from app.sessions.pre_auth import PreAuthStore
 from app.sessions.service import SessionService
 from app.sessions.store import Store
 from app.settings import Settings
@@ -44,7 +44,7 @@ async def test_stopped_redis_is_store_unavailable_then_recovers(
     own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
     store, sessions = sessions_on(own_redis, timeout=1.0)
-    logins = LoginStateService(store, [SECRET], login_timeout=300)
+    logins = PreAuthStore(store, [SECRET], login_timeout=300)
     alice = user_factory("alice")
     cookie, session = await sessions.create(bearer="b", user=alice, user_agent="", ip="")
     login = await logins.begin({"n": 1})

@@ -1,7 +1,7 @@
 """Pre-auth state: a login in progress, under its own cookie, key, salt and TTL (``BFF_LOGIN_TIMEOUT``).
 
 Stored like a session (``l:<sha256(id)>``, AES-GCM under a key only the browser's login cookie carries), but
-never slid: the state ends ``login_timeout`` seconds after :meth:`LoginStateService.begin` whatever happens.
+never slid: the state ends ``login_timeout`` seconds after :meth:`PreAuthStore.begin` whatever happens.
 On success the caller ends it and creates a session, so the authenticated session gets a new id and key.
 """
 
@@ -16,15 +16,14 @@ from app.errors import NoLoginInProgress
 from app.sessions.sealed import seal, unseal
 from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
-from app.settings import Settings
 
 
-class LoginStateService:
+class PreAuthStore:
     """Keeps the tenant's login state server-side, keyed by an opaque signed handle.
 
     Example::
 
-        logins = LoginStateService(store, settings.signing_secrets(), login_timeout=300)
+        logins = PreAuthStore(store, settings.signing_secrets(), login_timeout=300)
         cookie = await logins.begin({"tenant_session": "...", "challenge": 0})
         state = await logins.load(cookie)  # None when missing, tampered, unknown or expired
     """
@@ -43,12 +42,6 @@ class LoginStateService:
         self.login_timeout = login_timeout
         self.clock = clock
         self._codec = TicketCodec(secrets, "login")
-
-    @classmethod
-    def from_settings(
-        cls, store: Store, settings: Settings, clock: Callable[[], float] = time.time
-    ) -> LoginStateService:
-        return cls(store, settings.signing_secrets(), login_timeout=settings.bff_login_timeout, clock=clock)
 
     async def begin(self, state: dict[str, Any]) -> str:
         """Store ``state`` under a new handle; returns the login cookie value."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings, configuration_problems, unknown_variables, warn_unknown_variables
-from tests.app.test_settings import GOOD_SECRET, PRODUCTION, _run_app
+from tests.settings.test_settings import GOOD_SECRET, PRODUCTION, _run_app
 
 FILE_SECRET = "f" * 48
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.settings import Settings
-from tests.app.test_settings import GOOD_SECRET, PRODUCTION, _run_app
+from tests.settings.test_settings import GOOD_SECRET, PRODUCTION, _run_app
 
 CLIENT_SECRET = "client-secret-that-must-never-show-9f3a"
 OAUTH = {
