@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 
 import aiohttp
+from aiohttp import hdrs
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -44,6 +45,7 @@ from app.identity.envelope import is_token_rejection
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
+from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.upstream import Upstream
 from app.routes.responses import clear_cookie
@@ -159,8 +161,11 @@ class Proxy:
                         break
                     if size >= PEEK_BYTES:
                         break
-            if done and _rejects_token(chunks):
-                await self._end(session, "token rejected in body")
+            if done and chunks:
+                # The check reads what the tenant meant: a compressed rejection is still a rejection.
+                encoding = response.headers.get(hdrs.CONTENT_ENCODING)
+                if _rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
+                    await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
                 for name, value in response_headers_for_browser(response.raw_headers)
@@ -328,6 +333,12 @@ def tune_collector() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
+
+
+def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
+    """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
+    plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
+    return [plain] if plain is not None else []
 
 
 def _rejects_token(chunks: list[bytes]) -> bool:
