@@ -73,6 +73,11 @@ _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
 _SUCCESS_KEY = b'"success"'
 _IS_FALSE = re.compile(rb"\s*:\s*false")
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
+#: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
+#: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
+HARDENING_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox")]
+# The BFF sets its own: a tenant's value would be a second one.
+_RESTAMPED_AND_HARDENED = _RESTAMPED | {b"x-content-type-options"}
 #: Seconds a client refused for too many calls in flight is asked to wait (a call takes milliseconds).
 IN_FLIGHT_RETRY_AFTER = 1
 # Set in the scope once the tenant's status line has gone to the browser: no error answer is possible after.
@@ -169,8 +174,9 @@ class Proxy:
             headers = [
                 (name, value)
                 for name, value in response_headers_for_browser(response.raw_headers)
-                if name not in _RESTAMPED
+                if name not in _RESTAMPED_AND_HARDENED
             ]
+            headers += HARDENING_HEADERS
             scope[_STARTED] = True
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             if done:

@@ -145,6 +145,7 @@ async def _headers(state: UpstreamState, query: dict[str, str], seen: dict[str, 
             (b"cache-control", b"private, max-age=5"),
             (b"etag", b'"v1"'),
             (b"content-language", b"en"),
+            (b"x-content-type-options", b"tenant-own"),
         ],
     )
 
