@@ -110,6 +110,13 @@ class Settings(BaseSettings):
     bff_allowed_origins: CommaList = []
     bff_proxy_allow: str = "POST /UPRest/GetUPData"
     bff_max_body_bytes: int = Field(default=1024 * 1024, ge=0)
+    #: A proxied body up to this size is read whole before a tenant connection is taken, so a slow sender
+    #: holds a socket of the BFF's own, never one of the pool the tenant calls share.
+    bff_proxy_preread_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    #: Seconds a proxied request body may take to arrive, all of it (408 past it).
+    bff_proxy_body_timeout: float = Field(default=30.0, gt=0, le=3600)
+    #: Proxied calls one session may have in flight on one replica (429 past it); the spec grants 16.
+    bff_proxy_max_in_flight: int = Field(default=16, ge=16, le=1024)
     #: ``IP_LIMIT[,USERNAME_LIMIT]``, each ``attempts/seconds``.
     bff_login_rate_limit: str = "10/60,5/60"
     #: StartOOB per user across logins (each one mails, texts, pushes or calls the user).

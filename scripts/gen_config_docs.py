@@ -155,6 +155,17 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 example="POST /UPRest/GetUPData, POST /Security/Whoami",
             ),
             "bff_max_body_bytes": Doc("largest proxied request body in bytes (413 past it)"),
+            "bff_proxy_preread_bytes": Doc(
+                "a proxied request body up to this many bytes is read whole before a tenant connection is "
+                "taken; a larger one streams to the tenant from there on"
+            ),
+            "bff_proxy_body_timeout": Doc(
+                "seconds a proxied request body may take to arrive, all of it (`408 request_timeout` past it)"
+            ),
+            "bff_proxy_max_in_flight": Doc(
+                "proxied calls one session may have in flight on one replica, at least 16 "
+                "(`429 rate_limited` with `Retry-After` past it)"
+            ),
         },
     ),
     (

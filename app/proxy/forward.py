@@ -14,6 +14,7 @@ starts become the documented JSON; once the answer has started, a failure can on
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import re
@@ -21,15 +22,18 @@ import time
 from collections.abc import Callable
 
 import aiohttp
+from aiohttp import hdrs
 from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
     BFFError,
+    BodyTimeout,
     BodyTooLarge,
     Header,
     InvalidRequest,
     NotAllowed,
+    RateLimited,
     SessionExpired,
     TenantError,
     TenantTimeout,
@@ -40,7 +44,8 @@ from app.errors import (
 from app.identity.envelope import is_token_rejection
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
-from app.proxy.body import BrowserGone, RequestBody
+from app.proxy.body import BrowserGone, Deadlines, RequestBody
+from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.upstream import Upstream
 from app.routes.responses import clear_cookie
@@ -69,6 +74,13 @@ _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
 _SUCCESS_KEY = b'"success"'
 _IS_FALSE = re.compile(rb"\s*:\s*false")
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
+#: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
+#: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
+HARDENING_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox")]
+# The BFF sets its own: a tenant's value would be a second one.
+_RESTAMPED_AND_HARDENED = _RESTAMPED | {b"x-content-type-options"}
+#: Seconds a client refused for too many calls in flight is asked to wait (a call takes milliseconds).
+IN_FLIGHT_RETRY_AFTER = 1
 # Set in the scope once the tenant's status line has gone to the browser: no error answer is possible after.
 _STARTED = "bff.proxy.started"
 
@@ -83,6 +95,11 @@ class Proxy:
         self.settings = settings
         self.allow = AllowList.from_text(settings.bff_proxy_allow)
         self.max_body = settings.bff_max_body_bytes
+        self.preread = settings.bff_proxy_preread_bytes
+        self.body_timeout = settings.bff_proxy_body_timeout
+        self.max_in_flight = settings.bff_proxy_max_in_flight
+        #: Calls in flight per session (its storage key), from the session check to the answer's last byte.
+        self.in_flight: dict[str, int] = {}
         self.metrics = metrics
         self._cookie_name = settings.cookie_name.encode("latin-1")
         self._clear_cookie = _clear_cookie_header(settings)
@@ -90,6 +107,8 @@ class Proxy:
         self._sessions: SessionService | None = None
         self._upstream: Upstream | None = None
         self._refresher: Refresher | None = None
+        self._deadlines: Deadlines | None = None
+        self._loop_time: Callable[[], float] = time.monotonic  # the serving loop's clock, once open
         #: The middleware checks the app runs here instead of as layers (ProxyFirstFastAPI.build_api_stack).
         self.guards: tuple[Guard, ...] = ()
 
@@ -101,6 +120,9 @@ class Proxy:
         # OAuth sessions' access tokens are refreshed before use (the app always gives a refresher).
         self._refresher = refresher
         self._upstream = upstream or Upstream.from_settings(self.settings)
+        loop = asyncio.get_running_loop()
+        self._deadlines = Deadlines(loop)
+        self._loop_time = loop.time
         tune_collector()
 
     async def aclose(self) -> None:
@@ -150,13 +172,17 @@ class Proxy:
                         break
                     if size >= PEEK_BYTES:
                         break
-            if done and _rejects_token(chunks):
-                await self._end(session, "token rejected in body")
+            if done and chunks:
+                # The check reads what the tenant meant: a compressed rejection is still a rejection.
+                encoding = response.headers.get(hdrs.CONTENT_ENCODING)
+                if _rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
+                    await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
                 for name, value in response_headers_for_browser(response.raw_headers)
-                if name not in _RESTAMPED
+                if name not in _RESTAMPED_AND_HARDENED
             ]
+            headers += HARDENING_HEADERS
             scope[_STARTED] = True
             await send({"type": "http.response.start", "status": response.status, "headers": headers})
             if done:
@@ -181,6 +207,7 @@ class Proxy:
                 response.release()
             else:
                 response.close()
+            self._leave(session.storage_key)
 
     async def _refuse(self, scope: Scope, send: Send, exc: Exception) -> None:
         """The documented error answer for ``exc``, if the browser has not had a status line yet."""
@@ -209,12 +236,13 @@ class Proxy:
         query: bytes = scope.get("query_string", b"")
         if not valid_query(query):
             raise InvalidRequest()
-        if self._sessions is None or self._upstream is None:
+        if self._sessions is None or self._upstream is None or self._deadlines is None:
             raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
         # One pass sorts out the few headers the proxy reads: the rest are never looked at again.
         listed: list[tuple[bytes, bytes]] = []  # may go up (and Connection, which can strike one off)
         cookies: list[tuple[bytes, bytes]] = []
         lengths: list[tuple[bytes, bytes]] = []
+        transfer_encoding = False
         for pair in scope["headers"]:
             name = pair[0]
             if name in _UPSTREAM_CANDIDATES:
@@ -223,6 +251,12 @@ class Proxy:
                 cookies.append(pair)
             elif name == b"content-length":
                 lengths.append(pair)
+            elif name == b"transfer-encoding":
+                transfer_encoding = True
+        # Two framings of one body: servers disagree on which wins (h11 takes the chunks, others the length),
+        # and forwarding either reading is how a second request gets smuggled to the tenant (RFC 9112 §6.1).
+        if transfer_encoding and lengths:
+            raise InvalidRequest()
         cookie = cookie_value(cookies, self._cookie_name)
         session = await self._sessions.load(cookie, slide=True)
         if session is None or cookie is None:
@@ -233,34 +267,67 @@ class Proxy:
                 session = await self._refresher.fresh(cookie, session)
         state = scope.setdefault("state", {})
         state["session"] = session.log_id
-
-        kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
-        length = content_length(lengths)
-        if length is not None and length > self.max_body:
-            raise BodyTooLarge()
-        reader = RequestBody(receive, self.max_body)
-        body = await reader.start()
-        sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
-        sent.append(("Authorization", "Bearer " + session.bearer))
-        sent += NATIVE_CLIENT
-        if not isinstance(body, bytes) and length is not None:
-            # A declared length goes up as one, so the tenant gets the body as sent rather than chunked.
-            sent.append(("Content-Length", str(length)))
-
-        started = time.perf_counter()
+        self._enter(session)
         try:
-            response = await self._upstream.send(
-                method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
+            kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
+            length = content_length(lengths)
+            if length is not None and length > self.max_body:
+                raise BodyTooLarge()
+            reader = RequestBody(
+                receive,
+                self.max_body,
+                preread=self.preread,
+                deadline=self._loop_time() + self.body_timeout,
+                declared=length,
             )
-        except TenantError as exc:
-            # The body stream failing (too large, browser gone) surfaces as a client error from aiohttp.
-            if reader.too_large:
-                raise BodyTooLarge() from exc
-            if reader.gone:
-                raise BrowserGone() from exc
+            # Before a tenant connection is taken: a small body that trickles in holds none of the pool.
+            body = await reader.start(self._deadlines)
+            sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
+            sent.append(("Authorization", "Bearer " + session.bearer))
+            sent += NATIVE_CLIENT
+            if not isinstance(body, bytes) and length is not None:
+                # The declared length goes up as one (the tenant gets the body as sent rather than chunked):
+                # the reader ends the upload before a byte past it, or short of it, could reach the tenant.
+                sent.append(("Content-Length", str(length)))
+
+            started = time.perf_counter()
+            try:
+                response = await self._upstream.send(
+                    method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
+                )
+            except TenantError as exc:
+                # The body stream failing (too large, too slow, mis-framed, browser gone) surfaces as a
+                # client error from aiohttp: the reader says which.
+                if reader.too_large:
+                    raise BodyTooLarge() from exc
+                if reader.timed_out:
+                    raise BodyTimeout() from exc
+                if reader.invalid:
+                    raise InvalidRequest() from exc
+                if reader.gone:
+                    raise BrowserGone() from exc
+                raise
+            self._tenant_latency.observe(time.perf_counter() - started)
+        except BaseException:
+            self._leave(session.storage_key)
             raise
-        self._tenant_latency.observe(time.perf_counter() - started)
         return response, session
+
+    def _enter(self, session: Session) -> None:
+        """Count a call of ``session`` in, or refuse it: one user must not hold the tenant pool alone."""
+        key = session.storage_key
+        count = self.in_flight.get(key, 0)
+        if count >= self.max_in_flight:
+            audit("rate_limited", by="bff", scope="proxy_in_flight", session=session.log_id)
+            raise RateLimited(IN_FLIGHT_RETRY_AFTER)
+        self.in_flight[key] = count + 1
+
+    def _leave(self, key: str) -> None:
+        count = self.in_flight[key] - 1
+        if count:
+            self.in_flight[key] = count
+        else:
+            del self.in_flight[key]
 
     async def _end(self, session: Session, reason: str) -> None:
         assert self._sessions is not None  # noqa: S101 - set before any session was loaded
@@ -283,6 +350,12 @@ def tune_collector() -> None:
     gc.freeze()
     _, older, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
+
+
+def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
+    """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
+    plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
+    return [plain] if plain is not None else []
 
 
 def _rejects_token(chunks: list[bytes]) -> bool:

@@ -45,6 +45,9 @@ BROWSER_DROPPED_HEADERS = frozenset(
     {b"set-cookie", b"set-cookie2", b"alt-svc", b"strict-transport-security", b"clear-site-data"}
 )
 _BROWSER_DROPPED_PREFIXES = (b"access-control-",)
+#: The content codings the proxy can read back (zlib, from the standard library). Its token-rejection check
+#: must see an answer decoded, so the tenant is offered these and no other (no brotli, no zstd).
+DECODABLE_CODINGS = frozenset({b"gzip", b"x-gzip", b"deflate"})
 #: Request headers that must appear at most once: two Content-Types are two readings of one body.
 _SINGLE_REQUEST_HEADERS = frozenset({b"content-type"})
 
@@ -92,6 +95,8 @@ def request_headers_for_upstream(
             continue
         if name in _SINGLE_REQUEST_HEADERS and name in seen:
             raise InvalidRequest()
+        if name == b"accept-encoding":
+            value = upstream_accept_encoding(value)
         seen.add(name)
         kept.append((name, value))
     if request_id is not None:
@@ -101,6 +106,32 @@ def request_headers_for_upstream(
     elif len(incoming_ids) == 1 and valid_request_id(incoming_ids[0].decode("latin-1")):
         kept.append((b"x-request-id", incoming_ids[0]))
     return kept
+
+
+# Browsers send one of a handful of Accept-Encoding values: each is narrowed once. Bounded like the verdicts.
+_ACCEPT_ENCODINGS: dict[bytes, bytes] = {}
+_MAX_ACCEPT_ENCODINGS = 64
+
+
+def upstream_accept_encoding(value: bytes) -> bytes:
+    """The browser's Accept-Encoding cut to :data:`DECODABLE_CODINGS`, ``identity`` when none is left.
+
+    Example: ``b"gzip, deflate, br, zstd"`` -> ``b"gzip, deflate"``. ``*`` and ``identity`` entries go too:
+    without them the tenant may still answer uncompressed, which the proxy always reads.
+    """
+    narrowed = _ACCEPT_ENCODINGS.get(value)
+    if narrowed is not None:
+        return narrowed
+    kept = [
+        entry.strip()
+        for entry in value.split(b",")
+        if entry.partition(b";")[0].strip().lower() in DECODABLE_CODINGS
+    ]
+    narrowed = b", ".join(kept) if kept else b"identity"
+    if len(_ACCEPT_ENCODINGS) >= _MAX_ACCEPT_ENCODINGS:
+        _ACCEPT_ENCODINGS.clear()
+    _ACCEPT_ENCODINGS[value] = narrowed
+    return narrowed
 
 
 def response_headers_for_browser(headers: Iterable[tuple[bytes, bytes]]) -> HeaderList:

@@ -4,7 +4,8 @@ Example::
 
     app = RequestLimitsMiddleware(app, max_header_bytes=16384, max_json_bytes=65536)
 
-The proxy streams its bodies under its own limit (``BFF_MAX_BODY_BYTES``); every other route takes small
+The proxy reads its bodies under its own limit and deadline (``BFF_MAX_BODY_BYTES``,
+``BFF_PROXY_BODY_TIMEOUT``: app/proxy/body.py); every other route takes small
 JSON, so its body is read here, up to ``max_json_bytes``, before any handler parses it: a large or endless
 body costs the BFF at most that much memory and never reaches the JSON parser.
 """

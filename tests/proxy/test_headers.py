@@ -149,3 +149,22 @@ async def test_response_headers_lose_cookies_hop_by_hop_and_origin_policies(
     assert names.count("date") == 1
     assert set(client.cookies) == {"bff"}  # only the BFF's own, preset above
     assert seen.completed[0]["headers"]["authorization"] == "Bearer test-token"
+
+
+async def test_proxied_answers_carry_nosniff_and_a_sandbox_csp(
+    make_bff: BffFactory, redis_url: str, upstream: ServerThread, seen: UpstreamState
+) -> None:
+    # A tenant answer is served from the BFF's origin: as a page (text/html, SVG, or sniffed into one) it
+    # could run script there. Whole answers, streamed ones and the tenant's errors alike.
+    bff = make_bff(cyberark_tenant_url=upstream.url, bff_proxy_allow="GET /headers, GET /big, GET /echo")
+    async with client_for(bff, await seeded_cookie(redis_url)) as client:
+        answers = [
+            await client.get("/api/headers"),  # with an X-Content-Type-Options of the tenant's own
+            await client.get("/api/big", params={"size": 300_000}),
+            await client.get("/api/echo", params={"status": 500}),
+        ]
+    for response in answers:
+        names = [name.decode().lower() for name, _ in response.headers.raw]
+        assert names.count("x-content-type-options") == 1, names
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers.get_list("content-security-policy") == ["sandbox"]

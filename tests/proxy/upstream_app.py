@@ -11,9 +11,11 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import json
 import threading
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -143,12 +145,49 @@ async def _headers(state: UpstreamState, query: dict[str, str], seen: dict[str, 
             (b"cache-control", b"private, max-age=5"),
             (b"etag", b'"v1"'),
             (b"content-language", b"en"),
+            (b"x-content-type-options", b"tenant-own"),
         ],
     )
 
 
 async def _reject(state: UpstreamState, query: dict[str, str], seen: dict[str, Any], send: Send) -> None:
     await _json(send, 200, {"success": False, "Result": None, "Message": "Not authenticated"})
+
+
+#: What ``/compressed`` sends, by its ``body`` parameter.
+COMPRESSED_BODIES = {
+    "reject": {"success": False, "Result": None, "Message": "Not authenticated"},
+    "ok": {"success": True, "Result": {"Apps": []}},
+}
+
+
+def compress(raw: bytes, encoding: str) -> bytes:
+    """``raw`` in ``encoding``: gzip, deflate (zlib-wrapped, as RFC 9110 means it) or raw-deflate."""
+    if encoding == "gzip":
+        return gzip.compress(raw)
+    if encoding == "deflate":
+        return zlib.compress(raw)
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(raw) + packer.flush()
+
+
+async def _compressed(state: UpstreamState, query: dict[str, str], seen: dict[str, Any], send: Send) -> None:
+    """A JSON ``body`` (see COMPRESSED_BODIES) compressed with ``encoding``, as a tenant server may."""
+    encoding = query.get("encoding", "gzip")
+    raw = compress(json.dumps(COMPRESSED_BODIES[query.get("body", "reject")]).encode(), encoding)
+    header = b"deflate" if encoding == "raw-deflate" else encoding.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": int(query.get("status", "200")),
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-encoding", header),
+                (b"content-length", str(len(raw)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
 
 
 async def _break(state: UpstreamState, query: dict[str, str], seen: dict[str, Any], send: Send) -> None:
@@ -160,4 +199,10 @@ async def _break(state: UpstreamState, query: dict[str, str], seen: dict[str, An
     # Returning without the rest makes uvicorn close the connection: the "tenant" broke off.
 
 
-_ROUTES = {"/big": _big, "/headers": _headers, "/reject": _reject, "/break": _break}
+_ROUTES = {
+    "/big": _big,
+    "/headers": _headers,
+    "/reject": _reject,
+    "/break": _break,
+    "/compressed": _compressed,
+}

@@ -13,6 +13,7 @@ from app.security.headers import (
     request_headers_for_upstream,
     response_headers_for_browser,
     safe_header_value,
+    upstream_accept_encoding,
 )
 
 BROWSER_REQUEST = [
@@ -47,10 +48,28 @@ def test_only_the_five_listed_headers_go_upstream() -> None:
     assert request_headers_for_upstream(BROWSER_REQUEST) == [
         (b"content-type", b"application/json"),
         (b"accept", b"application/json"),
-        (b"accept-encoding", b"gzip, br"),
+        (b"accept-encoding", b"gzip"),  # br struck off: test_only_codings_the_proxy_can_decode_are_offered
         (b"accept-language", b"de-CH, en;q=0.5"),
         (b"x-request-id", b"req-123"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("browser", "tenant"),
+    [
+        (b"gzip, deflate, br, zstd", b"gzip, deflate"),
+        (b"br;q=1.0, GZIP;q=0.5, *;q=0.1", b"GZIP;q=0.5"),
+        (b"x-gzip", b"x-gzip"),
+        (b"identity", b"identity"),
+        (b"br, zstd", b"identity"),
+        (b"*", b"identity"),
+        (b"", b"identity"),
+    ],
+)
+def test_only_codings_the_proxy_can_decode_are_offered(browser: bytes, tenant: bytes) -> None:
+    # The token-rejection check must read a compressed answer; zlib (gzip, deflate) is all it has.
+    assert upstream_accept_encoding(browser) == tenant
+    assert request_headers_for_upstream([(b"accept-encoding", browser)]) == [(b"accept-encoding", tenant)]
 
 
 def test_upstream_header_names_are_matched_case_insensitively_and_sent_lower_case() -> None:
