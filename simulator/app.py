@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
-from simulator import bearer, controls, protocol
+from simulator import bearer, controls, federation, protocol
 from simulator.envelope import html_not_found
 from simulator.middleware import CallLogAndFaults
 from simulator.state import SimConfig, SimState
@@ -54,6 +54,7 @@ def create_app(
     app.include_router(protocol.router)
     app.include_router(bearer.router)
     app.include_router(controls.router)
+    app.include_router(federation.router)
     app.add_middleware(CallLogAndFaults, state=state)
 
     async def not_found(request: Request, exc: Exception) -> Response:
