@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -143,10 +144,7 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
         audit("rate_limited", by="tenant", stage="start")
         raise
     desk.metrics.logins.labels(outcome="started").inc()
-    audit("login_started")
-    if state is None:
-        clear_cookie(response, settings, settings.login_cookie_name)
-        return step
+    audit("login_started", federated=state.federated)
     handle = await desk.logins.begin(state.to_dict())
     set_cookie(response, settings, settings.login_cookie_name, handle, settings.bff_login_timeout)
     return step
@@ -252,6 +250,7 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
         user={k: v for k, v in user.items() if v is not None},
         user_agent=request.headers.get("user-agent", "")[:256],
         ip=desk.ip,
+        lifetime=logged_in.lifetime,
     )
     request.state.session = session.log_id
     desk.metrics.logins.labels(outcome="succeeded").inc()
@@ -259,7 +258,11 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
     audit("login_succeeded", session=session.log_id)
     response = _step_response(step)
     clear_cookie(response, settings, settings.login_cookie_name)
-    set_cookie(response, settings, settings.cookie_name, cookie, settings.bff_session_max_lifetime)
+    # The session's own lifetime: shorter than the configured one when the tenant's token lives less.
+    max_age = settings.bff_session_max_lifetime
+    if logged_in.lifetime is not None:
+        max_age = max(1, min(max_age, math.floor(logged_in.lifetime)))
+    set_cookie(response, settings, settings.cookie_name, cookie, max_age)
     return response
 
 

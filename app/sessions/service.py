@@ -89,13 +89,23 @@ class SessionService:
     # Public API ------------------------------------------------------------------------------------
 
     async def create(
-        self, *, bearer: str, user: dict[str, str], user_agent: str, ip: str
+        self,
+        *,
+        bearer: str,
+        user: dict[str, str],
+        user_agent: str,
+        ip: str,
+        lifetime: float | None = None,
     ) -> tuple[str, Session]:
-        """A new session (new id, new key); returns the cookie value and the session."""
+        """A new session (new id, new key); returns the cookie value and the session.
+
+        ``lifetime``: seconds the bearer is good for, when the tenant said; it caps the absolute lifetime.
+        """
         if not user.get("id"):
             raise ValueError("user needs an id")
         now = self.clock()
-        ticket = Ticket.new(expires_at=now + self.max_lifetime)
+        longest = self.max_lifetime if lifetime is None else min(self.max_lifetime, lifetime)
+        ticket = Ticket.new(expires_at=now + longest)
         record = Record(
             public_id=self.keyring.public_id(ticket.id),
             bearer=bearer,
