@@ -251,6 +251,7 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
         user_agent=request.headers.get("user-agent", "")[:256],
         ip=desk.ip,
         lifetime=logged_in.lifetime,
+        tenant_url=logged_in.base_url,
     )
     request.state.session = session.log_id
     desk.metrics.logins.labels(outcome="succeeded").inc()
@@ -302,7 +303,7 @@ async def logout(
     if session is not None:
         request.state.session = session.log_id
         try:
-            await tenant.logout(session.bearer)
+            await tenant.logout(session.bearer, session.tenant_url)
         except TenantError as exc:
             # The BFF session ends regardless; the token lapses at its expiry if the tenant missed the logout.
             log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})

@@ -20,6 +20,14 @@ def _json_object(raw: bytes) -> Any:
     return value
 
 
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
 #: Fields every user dict carries (from the tenant's AdvanceAuthentication result).
 USER_FIELDS = ("id", "username", "display_name", "email", "tenant")
 
@@ -49,6 +57,9 @@ class Session:
     ip: str
     #: The store key of the record (a hash of the id, never the id itself).
     storage_key: str = field(repr=False)
+    #: The tenant host that issued the bearer (``scheme://host[:port]``, a pod after ``PodFqdn``); every
+    #: bearer call of the session goes there. None for records written before it was kept: the configured URL.
+    tenant_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,22 +86,24 @@ class Record:
     expires_at: float
     user_agent: str
     ip: str
+    #: See :attr:`Session.tenant_url`; an optional key, so records written before it still load.
+    tenant_url: str | None = None
 
     def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "v": 1,
-                "pid": self.public_id,
-                "bearer": self.bearer,
-                "user": self.user,
-                "created": self.created_at,
-                "seen": self.last_seen_at,
-                "exp": self.expires_at,
-                "ua": self.user_agent,
-                "ip": self.ip,
-            },
-            separators=(",", ":"),
-        ).encode()
+        data: dict[str, Any] = {
+            "v": 1,
+            "pid": self.public_id,
+            "bearer": self.bearer,
+            "user": self.user,
+            "created": self.created_at,
+            "seen": self.last_seen_at,
+            "exp": self.expires_at,
+            "ua": self.user_agent,
+            "ip": self.ip,
+        }
+        if self.tenant_url is not None:
+            data["host"] = self.tenant_url
+        return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, raw: bytes) -> Record | None:
@@ -107,6 +120,7 @@ class Record:
                 expires_at=float(data["exp"]),
                 user_agent=str(data["ua"]),
                 ip=str(data["ip"]),
+                tenant_url=_optional_text(data.get("host")),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None

@@ -96,10 +96,12 @@ class SessionService:
         user_agent: str,
         ip: str,
         lifetime: float | None = None,
+        tenant_url: str | None = None,
     ) -> tuple[str, Session]:
         """A new session (new id, new key); returns the cookie value and the session.
 
         ``lifetime``: seconds the bearer is good for, when the tenant said; it caps the absolute lifetime.
+        ``tenant_url``: the tenant host that issued the bearer (a pod), kept sealed in the record.
         """
         if not user.get("id"):
             raise ValueError("user needs an id")
@@ -115,6 +117,7 @@ class SessionService:
             expires_at=ticket.expires_at,
             user_agent=user_agent,
             ip=ip,
+            tenant_url=tenant_url,
         )
         key = "s:" + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
@@ -258,4 +261,5 @@ class SessionService:
             user_agent=record.user_agent,
             ip=record.ip,
             storage_key=key,
+            tenant_url=record.tenant_url,
         )
