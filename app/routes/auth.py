@@ -233,10 +233,12 @@ async def _run(desk: LoginDesk, handle: str, state: LoginState, call: Awaitable[
     if result.logged_in is None:
         await desk.logins.save(handle, state.to_dict())
         return _step_response(result.step)
-    return await _promote(desk, handle, result.step, result.logged_in)
+    return await _promote(desk, handle, result.step, result.logged_in, state.username)
 
 
-async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn) -> Response:
+async def _promote(
+    desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn, login_name: str
+) -> Response:
     """The login succeeded: the pre-auth handle dies and a new session (new id, new key) is born."""
     settings, sessions, request = desk.settings, desk.sessions, desk.request
     await desk.logins.end(handle)
@@ -252,6 +254,7 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
         ip=desk.ip,
         lifetime=logged_in.lifetime,
         tenant_url=logged_in.base_url,
+        login_name=login_name,
     )
     request.state.session = session.log_id
     desk.metrics.logins.labels(outcome="succeeded").inc()

@@ -13,6 +13,7 @@ INDEX_LABEL = b"bff/session-index/v1"
 PUBLIC_ID_LABEL = b"bff/public-id/v1"
 LOG_ID_LABEL = b"bff/log-id/v1"
 BUCKET_LABEL = b"bff/rate-bucket/v1"
+USER_NAME_LABEL = b"bff/user-name/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -38,7 +39,7 @@ class Keyring:
         keyring.log_id(session_id)  # "3f9c0a..." (16 hex digits)
     """
 
-    __slots__ = ("_bucket_key", "_index_keys", "_log_key", "_public_key")
+    __slots__ = ("_bucket_key", "_index_keys", "_log_key", "_name_key", "_public_key")
 
     def __init__(self, secrets: Sequence[bytes]) -> None:
         if not secrets or any(not s for s in secrets):
@@ -47,6 +48,7 @@ class Keyring:
         self._public_key = _derive(secrets[0], PUBLIC_ID_LABEL)
         self._log_key = _derive(secrets[0], LOG_ID_LABEL)
         self._bucket_key = _derive(secrets[0], BUCKET_LABEL)
+        self._name_key = _derive(secrets[0], USER_NAME_LABEL)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -60,6 +62,10 @@ class Keyring:
     def log_id(self, session_id: bytes) -> str:
         """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
         return _keyed_hash(self._log_key, session_id, 8)
+
+    def user_name(self, name: str) -> str:
+        """A keyed hash of a user name, case-insensitive: names the key that leads an operator to a user."""
+        return _keyed_hash(self._name_key, name.casefold().encode(), 16)
 
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""

@@ -6,6 +6,9 @@ Layout in the store (relative to the prefix):
                           min(idle timeout, time left before the absolute expiry).
 - ``u:<sha256(user id)>`` the user's index: a hash of public id -> listing entry, AES-GCM under a server key
                           (HKDF of the session secrets), living at least as long as the user's newest session.
+- ``n:<keyed hash(name)>`` a user name (case-insensitive: the tenant's, and the one typed at login) -> the
+                          user id, sealed like the index, living as long as the user's newest session: how an
+                          operator's ``python -m app.admin sessions revoke --user NAME`` finds the index.
 
 Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). The
 index may briefly list a session whose record is gone (expired or ended by another writer); listing prunes
@@ -17,6 +20,7 @@ a second write (record + index entry), so the listing is accurate to that interv
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import re
 import time
@@ -97,11 +101,14 @@ class SessionService:
         ip: str,
         lifetime: float | None = None,
         tenant_url: str | None = None,
+        login_name: str | None = None,
     ) -> tuple[str, Session]:
         """A new session (new id, new key); returns the cookie value and the session.
 
         ``lifetime``: seconds the bearer is good for, when the tenant said; it caps the absolute lifetime.
         ``tenant_url``: the tenant host that issued the bearer (a pod), kept sealed in the record.
+        ``login_name``: the name the user typed, by which an operator may find the session besides the
+        tenant's user name and id.
         """
         if not user.get("id"):
             raise ValueError("user needs an id")
@@ -124,6 +131,8 @@ class SessionService:
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
         await self._write_index(record, key, min_ttl=self.max_lifetime)
+        for name in {n.casefold() for n in (user.get("username"), login_name) if n}:
+            await self._write_name(name, user["id"])
         session = self._session(ticket, key, record, idle_expires_at=now + ttl)
         log.info("session created", extra={"session": session.log_id})
         return self._codec.dump(ticket), session
@@ -161,12 +170,12 @@ class SessionService:
     async def delete(self, session: Session) -> None:
         """End ``session``: its record and its index entry."""
         await self.store.delete(session.storage_key)
-        await self.store.hdel(user_index_key(session.user["id"]), session.public_id)
+        await self.store.hdel(self._index_of(session.user["id"]), session.public_id)
         log.info("session ended", extra={"session": session.log_id})
 
     async def list_for(self, session: Session) -> list[SessionInfo]:
         """The live sessions of ``session``'s user, oldest first, the caller's own flagged ``current``."""
-        index = user_index_key(session.user["id"])
+        index = self._index_of(session.user["id"])
         now = self.clock()
         candidates: list[tuple[str, IndexEntry]] = []
         gone: list[str] = []
@@ -201,7 +210,7 @@ class SessionService:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
         if not _PUBLIC_ID.fullmatch(public_id):
             return False
-        index = user_index_key(session.user["id"])
+        index = self._index_of(session.user["id"])
         blob = await self.store.hget(index, public_id)
         if blob is None:
             return False
@@ -210,7 +219,66 @@ class SessionService:
         await self.store.hdel(index, public_id)
         return existed
 
+    # Operators (python -m app.admin) ---------------------------------------------------------------
+
+    async def sessions_of_user(self, name: str) -> list[SessionInfo]:
+        """The live sessions of the user called ``name`` (user name, any case, or tenant user id)."""
+        now = self.clock()
+        infos: list[SessionInfo] = []
+        for index in await self._indexes_named(name):
+            entries = await self._entries(index)
+            alive = await self.store.exists_many([entry.ref for _, entry in entries])
+            for (public_id, entry), exists in zip(entries, alive, strict=True):
+                if exists and entry.expires_at > now:
+                    infos.append(
+                        SessionInfo(
+                            public_id, False, entry.created_at, entry.last_seen_at, entry.user_agent, entry.ip
+                        )
+                    )
+        return sorted(infos, key=lambda info: (info.created_at, info.id))
+
+    async def revoke_user(self, name: str) -> int:
+        """End every session of the user called ``name`` on every replica; how many records were deleted."""
+        count = 0
+        for index in await self._indexes_named(name):
+            entries = await self._entries(index)
+            for _, entry in entries:
+                count += await self.store.delete(entry.ref)
+            if entries:
+                await self.store.hdel(index, *(public_id for public_id, _ in entries))
+        return count
+
+    async def _indexes_named(self, name: str) -> list[str]:
+        """The index keys ``name`` leads to: as a tenant user id, and through the user name's alias."""
+        user_ids = {name}
+        key = "n:" + self.keyring.user_name(name)
+        blob = await self.store.get(key)
+        plain = None if blob is None else unseal(self.keyring.index_keys, blob, self._aad(key))
+        if plain is not None:
+            try:
+                user_ids.add(str(json.loads(plain)["id"]))
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable user name entry")
+        return sorted({self._index_of(user_id) for user_id in user_ids})
+
+    async def _entries(self, index: str) -> list[tuple[str, IndexEntry]]:
+        entries = []
+        for public_id, blob in (await self.store.hgetall(index)).items():
+            entry = self._open_index(index, public_id, blob)
+            if entry is not None:
+                entries.append((public_id, entry))
+        return entries
+
+    async def _write_name(self, name: str, user_id: str) -> None:
+        key = "n:" + self.keyring.user_name(name)
+        blob = seal(self.keyring.index_keys[0], json.dumps({"v": 1, "id": user_id}).encode(), self._aad(key))
+        await self.store.set(key, blob, self.max_lifetime)
+
     # Internals -------------------------------------------------------------------------------------
+
+    def _index_of(self, user_id: str) -> str:
+        """The key of a user's session index (every caller goes through here)."""
+        return user_index_key(user_id)
 
     def _aad(self, key: str) -> bytes:
         return (self.store.prefix + key).encode()
@@ -226,7 +294,7 @@ class SessionService:
         return None if plain is None else IndexEntry.decode(plain)
 
     async def _write_index(self, record: Record, key: str, *, min_ttl: float) -> None:
-        index = user_index_key(record.user["id"])
+        index = self._index_of(record.user["id"])
         entry = IndexEntry(
             ref=key,
             created_at=record.created_at,
