@@ -27,6 +27,8 @@ BANNER = """
   simulator:  http://127.0.0.1:{sim_port}/ (stand-in tenant; test controls under /_sim/)
   demo user:  demo@example.com / Demo-pass-1, then approve the push:
               curl -X POST http://127.0.0.1:{sim_port}/_sim/oob/demo@example.com/approve
+  federated:  fed@partner.example (no password): the identity provider's page opens in a new window;
+              press Sign in there. fedpin@partner.example: the same, then type the PIN it shows.
 """
 
 
