@@ -180,3 +180,20 @@ async def test_a_new_token_refused_at_whoami_fails_the_login() -> None:
     with pytest.raises(LoginFailed):
         await tenant.oob_status(CTX, "j@x")
     await tenant.aclose()
+
+
+async def test_the_result_token_wins_over_the_cookie() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        result = {
+            "Summary": "LoginSuccess",
+            "User": "j@x",
+            "UserId": "u1",
+            "Auth": "ONE-TIME",
+            "Token": "TOKEN",
+        }
+        return _ok(result, **{"set-cookie": ".ASPXAUTH=COOKIE; Path=/; HttpOnly"})
+
+    tenant = _tenant(handler)
+    outcome, _ = await tenant.answer_pin(CTX, "j@x", "123456")
+    assert isinstance(outcome, LoggedIn) and outcome.token == "TOKEN"
+    await tenant.aclose()
