@@ -29,13 +29,8 @@ async def seed(settings: Settings, token: str, *, user: dict[str, str] | None = 
     store = open_store(settings)
     try:
         sessions = SessionService.from_settings(store, settings)
-        # tenant_url as a login writes it (the host that issued the token): the record has a real one's size.
         cookie, _ = await sessions.create(
-            bearer=token,
-            user=dict(user or BENCH_USER),
-            user_agent="bench.seed",
-            ip="127.0.0.1",
-            tenant_url=settings.tenant_url,
+            bearer=token, user=dict(user or BENCH_USER), user_agent="bench.seed", ip="127.0.0.1"
         )
     finally:
         await store.aclose()

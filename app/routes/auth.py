@@ -253,7 +253,8 @@ async def _promote(
         user_agent=request.headers.get("user-agent", "")[:256],
         ip=desk.ip,
         lifetime=logged_in.lifetime,
-        tenant_url=logged_in.base_url,
+        # Only a pod is kept: a session of CYBERARK_TENANT_URL's own host needs no bytes for it.
+        tenant_url=None if logged_in.base_url == desk.tenant.base_url else logged_in.base_url,
         login_name=login_name,
     )
     request.state.session = session.log_id

@@ -20,12 +20,13 @@ def _json_object(raw: bytes) -> Any:
     return value
 
 
-def _optional_text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise TypeError("expected a string")
-    return value
+def _host(data: dict[str, Any]) -> str | None:
+    """The record's optional tenant host (absent from records written before it was kept, and from sessions of
+    ``CYBERARK_TENANT_URL`` itself)."""
+    host = data.get("host")
+    if host is None or type(host) is str:
+        return host
+    raise TypeError("the record's host is not a string")
 
 
 #: Fields every user dict carries (from the tenant's AdvanceAuthentication result).
@@ -57,8 +58,8 @@ class Session:
     ip: str
     #: The store key of the record (a hash of the id, never the id itself).
     storage_key: str = field(repr=False)
-    #: The tenant host that issued the bearer (``scheme://host[:port]``, a pod after ``PodFqdn``); every
-    #: bearer call of the session goes there. None for records written before it was kept: the configured URL.
+    #: The pod that issued the bearer (``scheme://host[:port]``, after ``PodFqdn``); every bearer call of the
+    #: session goes there. None: ``CYBERARK_TENANT_URL`` (also for records written before this was kept).
     tenant_url: str | None = None
 
 
@@ -120,7 +121,7 @@ class Record:
                 expires_at=float(data["exp"]),
                 user_agent=str(data["ua"]),
                 ip=str(data["ip"]),
-                tenant_url=_optional_text(data.get("host")),
+                tenant_url=_host(data),
             )
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
