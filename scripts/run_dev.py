@@ -31,6 +31,8 @@ BANNER = """
               curl -X POST http://127.0.0.1:{sim_port}/_sim/oob/demo@example.com/approve
   OAuth:      "Sign in with CyberArk" uses the simulator's app bff-demo; the same user, then its TOTP:
               curl http://127.0.0.1:{sim_port}/_sim/totp/demo@example.com
+  federated:  fed@partner.example (no password): the identity provider's page opens in a new window;
+              press Sign in there. fedpin@partner.example: the same, then type the PIN it shows.
 """
 
 #: The simulator's demo OAuth2 Client app (simulator/README.md, "The demo app").

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
-from simulator import bearer, controls, oauth_authorize, oauth_controls, oauth_token, protocol
+from simulator import bearer, controls, federation, oauth_authorize, oauth_controls, oauth_token, protocol
 from simulator.envelope import html_not_found
 from simulator.middleware import CallLogAndFaults
 from simulator.oauth_apps import load_oauth_apps
@@ -66,6 +66,7 @@ def create_app(
     app.include_router(oauth_authorize.router)
     app.include_router(oauth_token.router)
     app.include_router(oauth_controls.router)
+    app.include_router(federation.router)
     app.add_middleware(CallLogAndFaults, state=state)
 
     async def not_found(request: Request, exc: Exception) -> Response:

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator import federation
 from simulator.envelope import failure, ok
 from simulator.mechanisms import Mechanism, build_challenges, build_mechanism, challenges_json
 from simulator.state import Login, Oob, SimState
@@ -35,6 +36,8 @@ class Caller:
     host: str
     secure: bool
     lb_cookies: list[str] = field(default_factory=list)
+    #: The client sent ``OobIdPAuth: true`` (federated users then get the out-of-band IdP flow).
+    oob_idp_auth: bool = False
 
 
 def _cookie(name: str, value: str, secure: bool, max_age: int | None = None) -> str:
@@ -67,7 +70,7 @@ def start(state: SimState, body: dict[str, Any], caller: Caller) -> Reply:
             return Reply(ok({"PodFqdn": target}))
         user = state.user(username)
         if user is not None and user.federated:
-            return Reply(ok({"IdpRedirectUrl": user.idp_redirect_url}))
+            return Reply(ok(federation.start(state, user, caller.host, caller.secure, caller.oob_idp_auth)))
         key = user_key(username)
         # Unknown users get a decoy password challenge so the answer does not reveal who exists.
         names = user.challenges if user is not None else [["UP"]]
@@ -116,6 +119,8 @@ def _activate(login: Login) -> None:
 
 def advance(state: SimState, body: dict[str, Any], caller: Caller) -> Reply:
     """Answer /Security/AdvanceAuthentication for one Action on one mechanism."""
+    if body.get("MechanismId") == federation.PIN_MECHANISM:
+        return Reply(*federation.answer_pin(state, body, caller.host, caller.secure))
     with state.lock:
         session_id = body.get("SessionId")
         login = state.logins.get(session_id) if isinstance(session_id, str) else None

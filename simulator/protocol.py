@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
-from simulator import flow
+from simulator import federation, flow
 from simulator.envelope import failure
 from simulator.inbound import cookie_values, host_of, is_secure, json_object
 from simulator.state import SimState
@@ -25,7 +25,12 @@ def _respond(reply: flow.Reply) -> JSONResponse:
 
 
 def _caller(request: Request) -> flow.Caller:
-    return flow.Caller(host_of(request), is_secure(request), cookie_values(request, "SimLB"))
+    return flow.Caller(
+        host_of(request),
+        is_secure(request),
+        cookie_values(request, "SimLB"),
+        oob_idp_auth=federation.wants_oob_idp(request),
+    )
 
 
 async def _run(

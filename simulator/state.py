@@ -13,10 +13,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulator.mechanisms import Mechanism
 from simulator.users import User, user_key
+
+if TYPE_CHECKING:
+    from simulator.federation import IdpLogin
 
 #: Mechanisms whose pending out-of-band step a test may approve or deny via /_sim/oob/.
 APPROVABLE = frozenset({"EMAIL", "SMS", "OTP", "PF", "QR"})
@@ -116,6 +119,8 @@ class SimState:
             self.config = copy.deepcopy(self._initial_config)
             self.clock_offset = 0.0
             self.logins: dict[str, Login] = {}
+            #: Federated (OobIdPAuth) logins by IdpLoginSessionId; see simulator/federation.py.
+            self.idp_logins: dict[str, IdpLogin] = {}
             self.tokens: dict[str, Token] = {}
             self.failures: dict[str, list[float]] = {}
             self.locked_until: dict[str, float] = {}

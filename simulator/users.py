@@ -48,6 +48,10 @@ class User:
     number_matching: bool = False
     federated: bool = False
     idp_redirect_url: str | None = None
+    #: Federated: the IdP page shows a PIN, and the login ends only when the client answers it.
+    idp_oob_pin_required: bool = False
+    #: Federated: OobAuthStatus's Success carries the user fields (else a client asks Whoami).
+    idp_user_fields: bool = False
     must_reset_password: bool = False
     apps: list[dict[str, Any]] | None = None
     oath_answer_type: str = "StartTextOob"
@@ -190,6 +194,8 @@ def parse_user(raw: object) -> User:
         number_matching=_flag(raw, "number_matching", who),
         federated=federated,
         idp_redirect_url=idp,
+        idp_oob_pin_required=_flag(raw, "idp_oob_pin_required", who),
+        idp_user_fields=_flag(raw, "idp_user_fields", who),
         must_reset_password=_flag(raw, "must_reset_password", who),
         apps=copy.deepcopy(apps),
         oath_answer_type=oath_type,

@@ -14,6 +14,7 @@ let generation = 0;
 let pollTimer = null;
 let challenge = null; // the last challenge step's challenge object
 let mechanism = null; // the mechanism the user is on
+let federated = null; // a federated login's redirect step: {mechanism, pin}
 let homeShown = false;
 
 // HTTP ------------------------------------------------------------------------------------------------
@@ -58,6 +59,7 @@ function errorCode(result) {
 function show(view) {
   generation += 1;
   stopPolling();
+  federated = null;
   for (const id of VIEWS) {
     $(id).hidden = id !== view;
   }
@@ -220,7 +222,7 @@ function handleStep(step) {
   } else if (step.status === "pending") {
     showPending(step);
   } else if (step.status === "redirect") {
-    showRedirect(step.url);
+    showRedirect(step);
   } else if (step.status === "authenticated") {
     showHome(step.user);
   } else {
@@ -366,6 +368,12 @@ async function sendAnswer(answer) {
 }
 
 function showPending(step) {
+  if (federated && step.mechanism === federated.mechanism) {
+    // A federated login still waiting for the identity provider: stay on its screen, keep polling.
+    $("redirect-text").textContent = step.prompt || $("redirect-text").textContent;
+    schedulePoll(POLL_MS);
+    return;
+  }
   const current =
     challenge && Array.isArray(challenge.mechanisms)
       ? challenge.mechanisms.find((option) => option.id === step.mechanism)
@@ -418,6 +426,10 @@ async function poll(gen) {
   if (gen !== generation) {
     return;
   }
+  if (result.status === 200 && result.data && result.data.status === "pending" && federated) {
+    schedulePoll(POLL_MS);
+    return;
+  }
   if (result.status === 200 && result.data && result.data.status === "pending") {
     // Keep the code the user may be typing: refresh only the prompt and number, then poll again.
     const hasNumber = typeof result.data.number === "string" && result.data.number !== "";
@@ -446,20 +458,53 @@ async function cancelLogin() {
   say("Sign-in cancelled.");
 }
 
-function showRedirect(url) {
+// A federated user: the identity provider's page opens in a window of its own (IdP pages refuse to be
+// framed), this page polls until the sign-in there is done, and takes the PIN the IdP shows when asked to.
+function showRedirect(step) {
   show("view-redirect");
   const link = $("redirect-link");
-  const safe = safeUrl(url);
-  if (safe) {
-    link.href = safe;
-    link.hidden = false;
-    $("redirect-text").textContent = "Your organisation signs you in with its own identity provider.";
-  } else {
+  const safe = safeUrl(step.url);
+  $("pin-form").hidden = true;
+  $("redirect-wait").hidden = true;
+  if (!safe || typeof step.mechanism !== "string") {
+    federated = null;
     link.removeAttribute("href");
     link.hidden = true;
     $("redirect-text").textContent = "The identity provider's address is not one this page will open.";
+    say("");
+    return;
+  }
+  federated = { mechanism: step.mechanism, pin: step.pin === true };
+  link.href = safe;
+  link.hidden = false;
+  // noopener: the IdP's page gets no handle on this one. A blocked window leaves the link to click.
+  window.open(safe, "_blank", "noopener,noreferrer");
+  $("redirect-text").textContent = federated.pin
+    ? "Sign in at your identity provider in the window that opened, then enter the PIN it shows."
+    : "Sign in at your identity provider in the window that opened.";
+  $("redirect-wait").hidden = false;
+  if (federated.pin) {
+    $("pin").value = "";
+    $("pin-form").hidden = false;
   }
   say("Continue at your identity provider.");
+  schedulePoll(POLL_MS);
+}
+
+async function submitPin(event) {
+  event.preventDefault();
+  const pin = $("pin").value.trim();
+  if (!federated || !pin) {
+    return;
+  }
+  const gen = generation;
+  showError("");
+  say("Checking…");
+  const result = await call("POST", "/auth/advance", { mechanism: federated.mechanism, answer: pin });
+  if (gen !== generation) {
+    return;
+  }
+  continueLogin(result);
 }
 
 // Signed in -------------------------------------------------------------------------------------------
@@ -654,6 +699,7 @@ async function start() {
   $("cancel").addEventListener("click", cancelLogin);
   $("other-method").addEventListener("click", showChoice);
   $("redirect-back").addEventListener("click", cancelLogin);
+  $("pin-form").addEventListener("submit", submitPin);
   $("logout").addEventListener("click", logout);
   $("sessions-refresh").addEventListener("click", loadSessions);
   $("home-title").setAttribute("tabindex", "-1");

@@ -29,18 +29,23 @@ from app.identity.models import (
     LoginContext,
     NewPackage,
     Outcome,
+    Pending,
     Started,
     StartResult,
 )
 from app.identity.results import (
     FederatedReply,
+    IdpSuccess,
     NoncommittalReply,
     PackageReply,
     PodRedirect,
     SuccessReply,
     parse_advance,
+    parse_oob_status,
+    parse_pin_answer,
     parse_start,
     parse_whoami,
+    parse_whoami_user,
 )
 from app.observe.request_context import current_request_id
 
@@ -54,6 +59,11 @@ ADVANCE_PATH = "/Security/AdvanceAuthentication"
 CLEANUP_PATH = "/Security/CleanupAuthentication"
 LOGOUT_PATH = "/Security/Logout"
 WHOAMI_PATH = "/Security/Whoami"
+OOB_STATUS_PATH = "/Security/OobAuthStatus"
+#: The MechanismId that answers a federated login's PIN (spec §1.1).
+PIN_MECHANISM = "OOBAUTHPIN"
+#: Sent with every StartAuthentication, as the vendor's SDKs do: federated users then finish out of band.
+OOB_IDP_HEADERS = {"OobIdPAuth": "true"}
 
 #: PodFqdn redirects followed by :meth:`TenantClient.start` before it gives up.
 MAX_POD_HOPS = 2
@@ -152,7 +162,7 @@ class TenantClient:
             body["TenantId"] = self.tenant_id
         base = self.base_url
         for _hop in range(MAX_POD_HOPS + 1):
-            envelope, set_cookies = await self._login_call(base + START_PATH, body, {})
+            envelope, set_cookies = await self._login_call(base + START_PATH, body, {}, OOB_IDP_HEADERS)
             if not envelope.success:
                 raise LoginFailed("StartAuthentication failed")
             reply = parse_start(envelope.result)
@@ -163,7 +173,13 @@ class TenantClient:
                 base = f"{urlsplit(self.base_url).scheme}://{reply.pod}"
                 continue
             if isinstance(reply, FederatedReply):
-                return FederatedRedirect(url=reply.url)
+                context = LoginContext(
+                    base_url=base,
+                    session_id=reply.session_id,
+                    tenant_id=self.tenant_id,
+                    cookies=merge_cookies({}, set_cookies),
+                )
+                return FederatedRedirect(url=reply.url, pin=reply.pin_required, context=context)
             if isinstance(reply, SuccessReply):
                 raise TenantProtocolError("tenant reports a login before any challenge")
             _raise_if_waiting(reply)
@@ -236,13 +252,69 @@ class TenantClient:
             token = set_cookies.get(TOKEN_COOKIE)
             if not token:
                 raise TenantProtocolError("tenant reports a login without a .ASPXAUTH cookie")
-            return LoggedIn(token=token, user=reply.user), context
+            return LoggedIn(token=token, user=reply.user, base_url=ctx.base_url), context
         return reply, context
 
+    # Federated logins (OobIdPAuth) -----------------------------------------------------------------
+
+    async def oob_status(self, ctx: LoginContext, username: str) -> TenantStep:
+        """``POST /Security/OobAuthStatus``: :class:`Pending` or :class:`LoggedIn`; LoginFailed otherwise.
+
+        ``username`` is the name the user typed, the user's name of last resort.
+        """
+        body = {"SessionId": ctx.session_id}
+        envelope, _ = await self._login_call(ctx.base_url + OOB_STATUS_PATH, body, ctx.cookies)
+        if not envelope.success:
+            raise LoginFailed("OobAuthStatus failed")
+        reply = parse_oob_status(envelope.result)
+        if isinstance(reply, Pending):
+            return reply, ctx
+        if isinstance(reply, NoncommittalReply):
+            raise LoginFailed("the identity provider did not sign the user in")
+        return await self._federated_login(ctx, username, reply, reply.token), ctx
+
+    async def answer_pin(self, ctx: LoginContext, username: str, pin: str) -> TenantStep:
+        """AdvanceAuthentication ``MechanismId: OOBAUTHPIN`` with the PIN the IdP's page showed."""
+        body: dict[str, Any] = {
+            "SessionId": ctx.session_id,
+            "MechanismId": PIN_MECHANISM,
+            "Action": "Answer",
+            "Answer": pin,
+        }
+        if ctx.tenant_id:
+            body["TenantId"] = ctx.tenant_id
+        envelope, set_cookies = await self._login_call(ctx.base_url + ADVANCE_PATH, body, ctx.cookies)
+        if not envelope.success:
+            raise LoginFailed("AdvanceAuthentication OOBAUTHPIN failed")
+        reply = parse_pin_answer(envelope.result)
+        if isinstance(reply, NoncommittalReply):
+            raise LoginFailed("tenant ended the federated login without success")
+        # The result's Token, else the .ASPXAUTH cookie; never the one-time "Auth".
+        token = reply.token or set_cookies.get(TOKEN_COOKIE)
+        return await self._federated_login(ctx, username, reply, token), ctx
+
+    async def _federated_login(
+        self, ctx: LoginContext, username: str, reply: IdpSuccess, token: str | None
+    ) -> LoggedIn:
+        if not token:
+            raise TenantProtocolError("tenant reports a federated login without a token")
+        user = reply.user
+        if user is None:
+            try:
+                envelope = await self._bearer_call(token, WHOAMI_PATH, ctx.base_url)
+            except TokenRejected as exc:
+                raise LoginFailed("tenant refused the new token at Whoami") from exc
+            user = parse_whoami_user(envelope.result, username)
+        return LoggedIn(token=token, user=user, base_url=ctx.base_url, lifetime=reply.lifetime)
+
     async def _login_call(
-        self, url: str, body: dict[str, Any], cookies: Mapping[str, str]
+        self,
+        url: str,
+        body: dict[str, Any],
+        cookies: Mapping[str, str],
+        extra_headers: Mapping[str, str] | None = None,
     ) -> tuple[Envelope, dict[str, str | None]]:
-        headers = dict(JSON_HEADERS)
+        headers = {**JSON_HEADERS, **(extra_headers or {})}
         cookie = cookie_header(cookies)
         if cookie is not None:
             headers["Cookie"] = cookie
@@ -254,22 +326,26 @@ class TenantClient:
 
     # Bearer calls --------------------------------------------------------------------------------------
 
-    async def logout(self, token: str) -> bool:
-        """``/Security/Logout``: True when the tenant ended the token, False when it was already not valid."""
+    async def logout(self, token: str, base_url: str | None = None) -> bool:
+        """``/Security/Logout``: True when the tenant ended the token, False when it was already not valid.
+
+        ``base_url`` is the tenant host that issued the token (a pod); ``CYBERARK_TENANT_URL`` when None.
+        """
         try:
-            await self._bearer_call(token, LOGOUT_PATH)
+            await self._bearer_call(token, LOGOUT_PATH, base_url)
         except TokenRejected:
             return False
         return True
 
-    async def whoami(self, token: str) -> dict[str, str | None]:
+    async def whoami(self, token: str, base_url: str | None = None) -> dict[str, str | None]:
         """``/Security/Whoami`` as ``{"username", "id", "tenant_id"}``; TokenRejected when it is over."""
-        envelope = await self._bearer_call(token, WHOAMI_PATH)
+        envelope = await self._bearer_call(token, WHOAMI_PATH, base_url)
         return parse_whoami(envelope.result)
 
-    async def _bearer_call(self, token: str, path: str) -> Envelope:
+    async def _bearer_call(self, token: str, path: str, base_url: str | None = None) -> Envelope:
         headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}"}
-        request = self._http.build_request("POST", self.base_url + path, content=b"{}", headers=headers)
+        url = (base_url or self.base_url) + path
+        request = self._http.build_request("POST", url, content=b"{}", headers=headers)
         response = await self._send(request)
         if response.status_code in (401, 403):
             raise TokenRejected(f"tenant answered HTTP {response.status_code} to a bearer call")
@@ -341,6 +417,7 @@ _CALL_NAMES = {
     CLEANUP_PATH: "cleanup",
     LOGOUT_PATH: "logout",
     WHOAMI_PATH: "whoami",
+    OOB_STATUS_PATH: "oob_status",
 }
 
 

@@ -110,9 +110,19 @@ class Started(_Frozen):
 
 
 class FederatedRedirect(_Frozen):
-    """The user logs in at an external identity provider, e.g. ``FederatedRedirect(url="https://idp/…")``."""
+    """The user signs in at an external identity provider, out of band; the BFF polls or takes a PIN.
+
+    Example::
+
+        FederatedRedirect(url="https://abc.id.cyberark.cloud/u/…", pin=False, context=ctx)
+
+    ``context.session_id`` is the tenant's ``IdpLoginSessionId``: keep it sealed, like any SessionId.
+    """
 
     url: str
+    #: The IdP's page shows a PIN that the user types into the app to finish.
+    pin: bool = False
+    context: LoginContext
 
 
 StartResult = Started | FederatedRedirect
@@ -140,9 +150,14 @@ class NewPackage(_Frozen):
 class LoggedIn(_Frozen):
     """The login succeeded, e.g. ``LoggedIn(token="<.ASPXAUTH>", user=TenantUser(...))``."""
 
-    #: The duration-based ``.ASPXAUTH`` value, used as ``Authorization: Bearer``; never log it.
+    #: The duration-based ``.ASPXAUTH`` value (a federated login's ``Token``), used as ``Authorization:
+    #: Bearer``; never log it.
     token: str = Field(repr=False)
     user: TenantUser
+    #: The tenant host (``scheme://host[:port]``) that issued the token: every bearer call goes there.
+    base_url: str | None = None
+    #: Seconds the token is good for, when the tenant said (``TokenLifetime``).
+    lifetime: float | None = None
 
 
 Outcome = NextChallenge | Pending | NewPackage | LoggedIn

@@ -64,9 +64,24 @@ class PackageReply:
 
 @dataclass(frozen=True, slots=True)
 class FederatedReply:
-    """The user belongs to an external identity provider."""
+    """The user signs in at an external identity provider, out of band (``OobIdPAuth``, spec §1.1).
+
+    ``url`` is the short URL when the tenant sent one, else ``IdpRedirectUrl``; ``session_id`` is the
+    ``IdpLoginSessionId`` the later calls name (never shown to the browser).
+    """
 
     url: str
+    session_id: str = field(repr=False)
+    pin_required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IdpSuccess:
+    """A federated login is done: the bearer (``Token``), its lifetime, and the user when the tenant said."""
+
+    token: str | None = field(repr=False)
+    lifetime: float | None
+    user: TenantUser | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +106,8 @@ def parse_start(result: dict[str, Any] | None) -> StartReply:
     summary = opt_str(data, "Summary")
     if summary == "LoginSuccess":
         return SuccessReply(parse_user(data))
-    url = opt_str(data, "IdpRedirectUrl")
-    if url is not None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise TenantProtocolError("tenant IdpRedirectUrl is not an http(s) URL")
-        return FederatedReply(url)
+    if opt_str(data, "IdpRedirectUrl") is not None or opt_str(data, "IdpRedirectShortUrl") is not None:
+        return parse_federated(data)
     if data.get("Challenges") is not None:
         reply = parse_package_reply(data)
         if reply.session_id is None:
@@ -106,6 +117,63 @@ def parse_start(result: dict[str, Any] | None) -> StartReply:
     if pod is not None:
         return PodRedirect(pod)
     raise TenantProtocolError("tenant StartAuthentication result is neither a package nor a redirect")
+
+
+def _http_url(data: dict[str, Any], key: str) -> str | None:
+    url = opt_str(data, key)
+    if url is not None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise TenantProtocolError(f"tenant {key} is not an http(s) URL")
+    return url
+
+
+def parse_federated(data: dict[str, Any]) -> FederatedReply:
+    """A federated user's StartAuthentication ``Result`` (the BFF always sends ``OobIdPAuth: true``).
+
+    Without ``IdpLoginSessionId`` the login could only end in the browser at the tenant's own domain,
+    out of the BFF's reach: that is not the answer to the request the BFF sent.
+    """
+    long_url = _http_url(data, "IdpRedirectUrl")
+    url = _http_url(data, "IdpRedirectShortUrl") or long_url
+    if url is None:  # parse_start comes here only when one of them is set
+        raise TenantProtocolError("tenant federated answer has no URL")
+    session_id = opt_str(data, "IdpLoginSessionId")
+    if session_id is None:
+        raise TenantProtocolError("tenant federated answer has no IdpLoginSessionId")
+    pin = data.get("IdpOobAuthPinRequired", False)
+    if pin is None:
+        pin = False
+    if not isinstance(pin, bool):
+        raise TenantProtocolError("tenant field 'IdpOobAuthPinRequired' is not a boolean")
+    return FederatedReply(url, session_id, pin)
+
+
+def parse_oob_status(result: dict[str, Any] | None) -> Pending | IdpSuccess | NoncommittalReply:
+    """An ``OobAuthStatus`` ``Result``: ``State`` (any letter case) Pending, Success, or anything else."""
+    data = as_object(result, "OobAuthStatus result")
+    state = req_str(data, "State").lower()
+    if state == "pending":
+        return Pending()
+    if state == "success":
+        return IdpSuccess(req_str(data, "Token"), _lifetime(data), parse_optional_user(data))
+    return NoncommittalReply()
+
+
+def parse_pin_answer(result: dict[str, Any] | None) -> IdpSuccess | NoncommittalReply:
+    """The AdvanceAuthentication ``Result`` of an ``OOBAUTHPIN`` answer; the token may come as a cookie."""
+    data = as_object(result, "AdvanceAuthentication result")
+    summary = req_str(data, "Summary")
+    if summary == "LoginSuccess":
+        return IdpSuccess(opt_str(data, "Token"), _lifetime(data), parse_optional_user(data))
+    if summary in ("NoncommitalSuccess", "NoncommittalSuccess"):
+        return NoncommittalReply()
+    raise TenantProtocolError("tenant answered the PIN with neither a login nor a refusal")
+
+
+def _lifetime(data: dict[str, Any]) -> float | None:
+    # Absent or 0: no lifetime given (a bearer good for 0 seconds would be no login at all).
+    return opt_seconds(data, "TokenLifetime") or None
 
 
 def parse_advance(result: dict[str, Any] | None) -> AdvanceReply:
@@ -202,6 +270,24 @@ def parse_user(data: dict[str, Any]) -> TenantUser:
         display_name=opt_str(data, "DisplayName"),
         email=opt_str(data, "EmailAddress"),
         tenant=opt_str(data, "PodFqdn") or opt_str(data, "CustomerID"),
+    )
+
+
+def parse_optional_user(data: dict[str, Any]) -> TenantUser | None:
+    """The user fields of a result that may or may not carry them (federated logins): both ``User`` and
+    ``UserId``, or None."""
+    if opt_str(data, "User") is None or opt_str(data, "UserId") is None:
+        return None
+    return parse_user(data)
+
+
+def parse_whoami_user(result: dict[str, Any] | None, typed: str) -> TenantUser:
+    """The user of a ``Whoami`` result: ``UserUuid`` is the id, ``User`` the name (else what was typed)."""
+    data = as_object(result, "Whoami result")
+    return TenantUser(
+        id=req_str(data, "UserUuid"),
+        username=opt_str(data, "User") or typed,
+        tenant=opt_str(data, "TenantId"),
     )
 
 

@@ -9,6 +9,10 @@ Example::
 The state (:class:`LoginState`) holds the tenant's SessionId and cookies, so the caller keeps it sealed
 under a key only the browser's login cookie carries. The browser sees the BFF's own mechanism ids, never
 the tenant's.
+
+A federated user (spec api.md §2, "Federated users") gets a :class:`RedirectStep` with one mechanism id of
+the BFF's own: :meth:`LoginFlow.poll` then asks the tenant's OobAuthStatus, and :meth:`LoginFlow.advance`
+with that id answers the IdP's PIN. The tenant's ``IdpLoginSessionId`` stays in the state, as a SessionId.
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ from app.login.steps import (
 
 #: StartOOB calls allowed per login: each one pushes, mails or calls the user (push bombing).
 MAX_OOB_STARTS = 5
+#: What a federated login's pending step says, without and with a PIN to type.
+FEDERATED_PROMPT = "Sign in at your identity provider in the window that opened."
+FEDERATED_PIN_PROMPT = FEDERATED_PROMPT[:-1] + ", then enter the PIN it shows."
 
 AnyStep = ChallengeStep | PendingStep | RedirectStep | AuthenticatedStep
 
@@ -65,6 +72,10 @@ class LoginState(BaseModel):
     number: str | None = None
     last_poll_at: float = 0.0
     last_poll_step: dict[str, Any] | None = None
+    #: A federated login (OobIdPAuth): ``ids`` holds its one mechanism id, ``context`` its IdpLoginSessionId.
+    federated: bool = False
+    #: The federated user finishes with the PIN the IdP's page shows.
+    pin: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -102,11 +113,21 @@ class LoginFlow:
         #: Awaited with the username right before a StartOOB is sent (a per-user limit may raise there).
         self.before_oob = before_oob
 
-    async def begin(self, username: str) -> tuple[AnyStep, LoginState | None]:
-        """StartAuthentication; a state to keep, or ``None`` when the user logs in elsewhere (federated)."""
+    async def begin(self, username: str) -> tuple[AnyStep, LoginState]:
+        """StartAuthentication: the first step, and the state to keep."""
         started = await self.tenant.start(username)
         if isinstance(started, FederatedRedirect):
-            return RedirectStep(url=started.url), None
+            mechanism = secrets.token_urlsafe(9)
+            state = LoginState(
+                username=username,
+                context=started.context,
+                package=Package(challenges=()),
+                ids=[mechanism],
+                pending=mechanism,
+                federated=True,
+                pin=started.pin,
+            )
+            return RedirectStep(url=started.url, mechanism=mechanism, pin=started.pin), state
         state = LoginState(username=username, context=started.context, package=started.package)
         return _present(state), state
 
@@ -114,6 +135,8 @@ class LoginFlow:
         self, state: LoginState, mechanism: str, *, answer: str | dict[str, str] | None
     ) -> Advanced:
         """Answer a mechanism (``answer`` given) or start it out of band (``answer`` is ``None``)."""
+        if state.federated:
+            return await self._answer_pin(state, mechanism, answer)
         mech = _mechanism(state, mechanism)
         if answer is None:
             if mech.kind == "text":
@@ -141,17 +164,34 @@ class LoginFlow:
         now = self.clock()
         if state.last_poll_step is not None and now - state.last_poll_at < self.poll_min_interval:
             return Advanced(step=PendingStep.model_validate(state.last_poll_step))
-        mechanism = state.pending
-        mech = _mechanism(state, mechanism)
-        outcome, state.context = await self.tenant.poll(state.context, mech.id)
-        state.last_poll_at = now
-        result = self._follow(state, mechanism, mech, outcome)
+        if state.federated:
+            outcome, state.context = await self.tenant.oob_status(state.context, state.username)
+            state.last_poll_at = now
+            result = _federated(state, outcome)
+        else:
+            mechanism = state.pending
+            mech = _mechanism(state, mechanism)
+            outcome, state.context = await self.tenant.poll(state.context, mech.id)
+            state.last_poll_at = now
+            result = self._follow(state, mechanism, mech, outcome)
         if isinstance(result.step, PendingStep):
             state.last_poll_step = result.step.model_dump()
         return result
 
     async def cancel(self, state: LoginState) -> None:
         await self.tenant.cleanup(state.context)
+
+    async def _answer_pin(
+        self, state: LoginState, mechanism: str, answer: str | dict[str, str] | None
+    ) -> Advanced:
+        """The PIN the IdP's page showed; anything else on a federated login is a bad request."""
+        if not isinstance(answer, str) or not state.pin:
+            raise InvalidRequest()
+        if not secrets.compare_digest(state.ids[0].encode(), mechanism.encode()):
+            raise InvalidRequest()
+        outcome, state.context = await self.tenant.answer_pin(state.context, state.username, answer)
+        state.last_poll_step = None
+        return _federated(state, outcome)
 
     def _follow(self, state: LoginState, mechanism: str, mech: Mechanism, outcome: Outcome) -> Advanced:
         if isinstance(outcome, Pending):
@@ -173,16 +213,30 @@ class LoginFlow:
             state.index = 0
             return Advanced(step=_present(state))
         if isinstance(outcome, LoggedIn):
-            user = outcome.user
-            view = UserView(
-                id=user.id,
-                username=user.username,
-                display_name=user.display_name,
-                email=user.email,
-                tenant=user.tenant,
-            )
-            return Advanced(step=AuthenticatedStep(user=view), logged_in=outcome)
+            return _authenticated(outcome)
         raise LoginFailed()  # pragma: no cover - Outcome is exhaustive
+
+
+def _authenticated(outcome: LoggedIn) -> Advanced:
+    user = outcome.user
+    view = UserView(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        email=user.email,
+        tenant=user.tenant,
+    )
+    return Advanced(step=AuthenticatedStep(user=view), logged_in=outcome)
+
+
+def _federated(state: LoginState, outcome: Outcome) -> Advanced:
+    """A federated login's poll or PIN answer as a step: still pending, or done."""
+    if isinstance(outcome, Pending):
+        prompt = FEDERATED_PIN_PROMPT if state.pin else FEDERATED_PROMPT
+        return Advanced(step=PendingStep(mechanism=state.ids[0], prompt=prompt))
+    if isinstance(outcome, LoggedIn):
+        return _authenticated(outcome)
+    raise TenantProtocolError("tenant answered a federated login with a challenge")
 
 
 def _present(state: LoginState) -> ChallengeStep:

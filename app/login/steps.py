@@ -48,8 +48,12 @@ class PendingStep(BaseModel):
 
 
 class RedirectStep(BaseModel):
+    """A federated user: open ``url`` in a new window, poll, and send the PIN to ``mechanism`` if ``pin``."""
+
     status: Literal["redirect"] = "redirect"
     url: str
+    mechanism: str
+    pin: bool
 
 
 class UserView(BaseModel):

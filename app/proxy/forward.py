@@ -293,7 +293,12 @@ class Proxy:
             started = time.perf_counter()
             try:
                 response = await self._upstream.send(
-                    method, raw_path.decode("ascii"), query.decode("ascii"), sent, body or None
+                    method,
+                    raw_path.decode("ascii"),
+                    query.decode("ascii"),
+                    sent,
+                    body or None,
+                    session.tenant_url,
                 )
             except TenantError as exc:
                 # The body stream failing (too large, too slow, mis-framed, browser gone) surfaces as a

@@ -94,14 +94,17 @@ class Upstream:
         query: str,
         headers: list[tuple[str, str]],
         body: Body = None,
+        base_url: str | None = None,
     ) -> aiohttp.ClientResponse:
         """Send one call; the caller reads and releases the response. ``path`` is already allow-listed.
+
+        ``base_url``: the session's own tenant host (the pod that issued its token); None: the configured one.
 
         Raises TenantTimeout when the tenant is slower than the timeout, TenantUnavailable when it cannot
         be reached or drops the connection. aiohttp retries a call on a reused connection that the tenant had
         closed only for idempotent methods, so a POST is never sent twice.
         """
-        target = self.base_url + path
+        target = (base_url or self.base_url) + path
         if query:
             target += "?" + query
         try:

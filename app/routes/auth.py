@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -160,10 +161,7 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
         audit("rate_limited", by="tenant", stage="start")
         raise
     desk.metrics.logins.labels(mode="api", outcome="started").inc()
-    audit("login_started", mode="api")
-    if state is None:
-        clear_cookie(response, settings, settings.login_cookie_name)
-        return step
+    audit("login_started", mode="api", federated=state.federated)
     handle = await desk.logins.begin(state.to_dict())
     set_cookie(response, settings, settings.login_cookie_name, handle, settings.bff_login_timeout)
     return step
@@ -252,10 +250,12 @@ async def _run(desk: LoginDesk, handle: str, state: LoginState, call: Awaitable[
     if result.logged_in is None:
         await desk.logins.save(handle, state.to_dict())
         return _step_response(result.step)
-    return await _promote(desk, handle, result.step, result.logged_in)
+    return await _promote(desk, handle, result.step, result.logged_in, state.username)
 
 
-async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn) -> Response:
+async def _promote(
+    desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn, login_name: str
+) -> Response:
     """The login succeeded: the pre-auth handle dies and a new session (new id, new key) is born."""
     settings, sessions, request = desk.settings, desk.sessions, desk.request
     await desk.logins.end(handle)
@@ -269,6 +269,10 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
         user={k: v for k, v in user.items() if v is not None},
         user_agent=request.headers.get("user-agent", "")[:256],
         ip=desk.ip,
+        lifetime=logged_in.lifetime,
+        # Only a pod is kept: a session of CYBERARK_TENANT_URL's own host needs no bytes for it.
+        tenant_url=None if logged_in.base_url == desk.tenant.base_url else logged_in.base_url,
+        login_name=login_name,
     )
     request.state.session = session.log_id
     desk.metrics.logins.labels(mode="api", outcome="succeeded").inc()
@@ -276,7 +280,11 @@ async def _promote(desk: LoginDesk, handle: str, step: AnyStep, logged_in: Logge
     audit("login_succeeded", mode="api", session=session.log_id)
     response = _step_response(step)
     clear_cookie(response, settings, settings.login_cookie_name)
-    set_cookie(response, settings, settings.cookie_name, cookie, settings.bff_session_max_lifetime)
+    # The session's own lifetime: shorter than the configured one when the tenant's token lives less.
+    max_age = settings.bff_session_max_lifetime
+    if logged_in.lifetime is not None:
+        max_age = max(1, min(max_age, math.floor(logged_in.lifetime)))
+    set_cookie(response, settings, settings.cookie_name, cookie, max_age)
     return response
 
 
@@ -322,7 +330,7 @@ async def logout(
     elif session is not None:
         request.state.session = session.log_id
         try:
-            await tenant.logout(session.bearer)
+            await tenant.logout(session.bearer, session.tenant_url)
         except TenantError as exc:
             # The BFF session ends regardless; the token lapses at its expiry if the tenant missed the logout.
             log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})

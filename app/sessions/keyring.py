@@ -15,6 +15,7 @@ LOG_ID_LABEL = b"bff/log-id/v1"
 BUCKET_LABEL = b"bff/rate-bucket/v1"
 INDEX_NAME_LABEL = b"bff/user-index-name/v1"
 OAUTH_LOGIN_LABEL = b"bff/oauth-login-cookie/v1"
+USER_NAME_LABEL = b"bff/user-name/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -45,6 +46,7 @@ class Keyring:
         "_index_keys",
         "_index_name_keys",
         "_log_key",
+        "_name_key",
         "_oauth_login_keys",
         "_public_key",
     )
@@ -59,6 +61,7 @@ class Keyring:
         # One per secret, as for sealing the index: a user's index written before a rotation is still found.
         self._index_name_keys = tuple(dict.fromkeys(_derive(s, INDEX_NAME_LABEL) for s in secrets))
         self._oauth_login_keys = tuple(_derive(s, OAUTH_LOGIN_LABEL) for s in secrets)
+        self._name_key = _derive(secrets[0], USER_NAME_LABEL)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -77,6 +80,10 @@ class Keyring:
     def log_id(self, session_id: bytes) -> str:
         """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
         return _keyed_hash(self._log_key, session_id, 8)
+
+    def user_name(self, name: str) -> str:
+        """A keyed hash of a user name, case-insensitive: names the key that leads an operator to a user."""
+        return _keyed_hash(self._name_key, name.casefold().encode(), 16)
 
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""

@@ -20,6 +20,15 @@ def _json_object(raw: bytes) -> Any:
     return value
 
 
+def _host(data: dict[str, Any]) -> str | None:
+    """The record's optional tenant host (absent from records written before it was kept, and from sessions of
+    ``CYBERARK_TENANT_URL`` itself)."""
+    host = data.get("host")
+    if host is None or type(host) is str:
+        return host
+    raise TypeError("the record's host is not a string")
+
+
 #: Fields every user dict carries (from the tenant's AdvanceAuthentication result).
 USER_FIELDS = ("id", "username", "display_name", "email", "tenant")
 
@@ -55,6 +64,9 @@ class Session:
     access_expires_at: float | None = None
     #: OAuth sessions: the refresh token, when the tenant issued one.
     refresh_token: str | None = field(default=None, repr=False)
+    #: The pod that issued the bearer (``scheme://host[:port]``, after ``PodFqdn``); every bearer call of the
+    #: session goes there. None: ``CYBERARK_TENANT_URL`` (also for records written before this was kept).
+    tenant_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,8 @@ class Record:
     login: str = "api"
     access_expires_at: float | None = None
     refresh_token: str | None = field(default=None, repr=False)
+    #: See :attr:`Session.tenant_url`; an optional key, so records written before it still load.
+    tenant_url: str | None = None
 
     def encode(self) -> bytes:
         data: dict[str, Any] = {
@@ -104,6 +118,8 @@ class Record:
             data["login"] = self.login
             data["aexp"] = self.access_expires_at
             data["rt"] = self.refresh_token
+        if self.tenant_url is not None:
+            data["host"] = self.tenant_url
         return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
@@ -121,6 +137,7 @@ class Record:
                 expires_at=float(data["exp"]),
                 user_agent=str(data["ua"]),
                 ip=str(data["ip"]),
+                tenant_url=_host(data),
             )
             if "login" in data:  # an OAuth session (API records carry none of these keys)
                 record.login = str(data["login"])

@@ -9,6 +9,9 @@ Layout in the store (relative to the prefix):
                           session. Its name is a keyed BLAKE2b (:meth:`Keyring.index_names`), so a copy of
                           the store and a known user id say nothing; after a secret rotation the index named
                           under an older secret is still read (and expires once no one writes it).
+- ``n:<keyed hash(name)>`` a user name (case-insensitive: the tenant's, and the one typed at login) -> the
+                          user id, sealed like the index, living as long as the user's newest session: how an
+                          operator's ``python -m app.admin sessions revoke --user NAME`` finds the index.
 
 Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). The
 index may briefly list a session whose record is gone (expired or ended by another writer); listing and
@@ -21,6 +24,7 @@ a second write (record + index entry), so the listing is accurate to that interv
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -120,11 +124,16 @@ class SessionService:
         access_expires_at: float | None = None,
         refresh_token: str | None = None,
         lifetime: float | None = None,
+        tenant_url: str | None = None,
+        login_name: str | None = None,
     ) -> tuple[str, Session]:
         """A new session (new id, new key); returns the cookie value and the session.
 
-        ``lifetime`` caps the absolute lifetime below ``max_lifetime`` (a bearer that cannot be refreshed
-        and ends sooner). ``login``, ``access_expires_at`` and ``refresh_token`` describe an OAuth session.
+        ``lifetime``: seconds the bearer is good for, when the tenant said; it caps the absolute lifetime.
+        ``login``, ``access_expires_at`` and ``refresh_token`` describe an OAuth session.
+        ``tenant_url``: the tenant host that issued the bearer (a pod), kept sealed in the record.
+        ``login_name``: the name the user typed, by which an operator may find the session besides the
+        tenant's user name and id.
         """
         if not user.get("id"):
             raise ValueError("user needs an id")
@@ -143,6 +152,7 @@ class SessionService:
             login=login,
             access_expires_at=access_expires_at,
             refresh_token=refresh_token,
+            tenant_url=tenant_url,
         )
         key = "s:" + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
@@ -151,6 +161,8 @@ class SessionService:
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
         await self._write_index(record, key, min_ttl=self.max_lifetime)
+        for name in {n.casefold() for n in (user.get("username"), login_name) if n}:
+            await self._write_name(name, user["id"])
         session = self._session(ticket, key, record, idle_expires_at=now + ttl)
         log.info("session created", extra={"session": session.log_id})
         return self._codec.dump(ticket), session
@@ -260,6 +272,63 @@ class SessionService:
             return None
         return self._session(ticket, key, record, idle_expires_at=now + ttl)
 
+    # Operators (python -m app.admin) ---------------------------------------------------------------
+
+    async def sessions_of_user(self, name: str) -> list[SessionInfo]:
+        """The live sessions of the user called ``name`` (user name, any case, or tenant user id)."""
+        now = self.clock()
+        infos: list[SessionInfo] = []
+        seen: set[str] = set()  # after a secret rotation one session may be listed under two index names
+        for index in await self._indexes_named(name):
+            entries = await self._entries(index)
+            alive = await self.store.exists_many([entry.ref for _, entry in entries])
+            for (public_id, entry), exists in zip(entries, alive, strict=True):
+                if exists and entry.expires_at > now and public_id not in seen:
+                    seen.add(public_id)
+                    infos.append(
+                        SessionInfo(
+                            public_id, False, entry.created_at, entry.last_seen_at, entry.user_agent, entry.ip
+                        )
+                    )
+        return sorted(infos, key=lambda info: (info.created_at, info.id))
+
+    async def revoke_user(self, name: str) -> int:
+        """End every session of the user called ``name`` on every replica; how many records were deleted."""
+        count = 0
+        for index in await self._indexes_named(name):
+            entries = await self._entries(index)
+            for _, entry in entries:
+                count += await self.store.delete(entry.ref)
+            if entries:
+                await self.store.hdel(index, *(public_id for public_id, _ in entries))
+        return count
+
+    async def _indexes_named(self, name: str) -> list[str]:
+        """The index keys ``name`` leads to: as a tenant user id, and through the user name's alias."""
+        user_ids = {name}
+        key = "n:" + self.keyring.user_name(name)
+        blob = await self.store.get(key)
+        plain = None if blob is None else unseal(self.keyring.index_keys, blob, self._aad(key))
+        if plain is not None:
+            try:
+                user_ids.add(str(json.loads(plain)["id"]))
+            except (ValueError, KeyError, TypeError):
+                log.warning("unreadable user name entry")
+        return sorted({index for user_id in user_ids for index in self._index_keys(user_id)})
+
+    async def _entries(self, index: str) -> list[tuple[str, IndexEntry]]:
+        entries = []
+        for public_id, blob in (await self.store.hgetall(index)).items():
+            entry = self._open_index(index, public_id, blob)
+            if entry is not None:
+                entries.append((public_id, entry))
+        return entries
+
+    async def _write_name(self, name: str, user_id: str) -> None:
+        key = "n:" + self.keyring.user_name(name)
+        blob = seal(self.keyring.index_keys[0], json.dumps({"v": 1, "id": user_id}).encode(), self._aad(key))
+        await self.store.set(key, blob, self.max_lifetime)
+
     # Internals -------------------------------------------------------------------------------------
 
     def _index_keys(self, user_id: str) -> list[str]:
@@ -355,4 +424,5 @@ class SessionService:
             login=record.login,
             access_expires_at=record.access_expires_at,
             refresh_token=record.refresh_token,
+            tenant_url=record.tenant_url,
         )

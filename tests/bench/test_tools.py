@@ -37,8 +37,11 @@ def test_make_bench_prints_a_row_per_target_and_the_session_size() -> None:
     }
     assert set(rows) == {"nginx proxy", "BFF 1 worker"}, out
     assert all(int(m.group(2)) > 0 and m.group(3) == "0" for m in rows.values())  # req/s, no errors
-    sizes = [int(n) for n in re.findall(r"^  \S+\.\.\.  (\d+)$", out, re.MULTILINE)]
-    assert len(sizes) == 2 and all(300 < n < 5000 for n in sizes), out  # the record and the user's index
+    sizes = {
+        kind: int(n) for kind, n in re.findall(r"^  .*?([a-z]+):[0-9a-f]+\.\.\.  (\d+)$", out, re.MULTILINE)
+    }
+    assert set(sizes) == {"s", "u", "n"}, out  # the record, the user's index, the user name's entry
+    assert 300 < sizes["s"] < 5000 and 300 < sizes["u"] < 5000 and 50 < sizes["n"] < 1000, out
 
 
 def test_instruction_counts_are_per_call_and_positive() -> None:

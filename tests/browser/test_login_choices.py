@@ -1,4 +1,4 @@
-"""The SPA with a choice of mechanisms, a tenant lockout and a federated user, in Chromium over https."""
+"""The SPA with a choice of mechanisms and a tenant lockout, in Chromium over https."""
 
 from __future__ import annotations
 
@@ -61,17 +61,6 @@ def test_tenant_lockout_shows_how_long_to_wait(
     expect(spa.error).to_have_text(re.compile(r"^Too many attempts\. Try again in (4[0-5]) seconds\.$"))
     expect(spa.sign_in).to_be_visible()
     shots.take(page, "rate-limited")
-    assert problems.errors == []
-
-
-def test_federated_user_gets_a_link_to_the_identity_provider(
-    context: BrowserContext, spa_bff: ServerThread, sim: Sim, shots: Shots, problems: PageProblems
-) -> None:
-    page = context.new_page()
-    Spa(page).open(spa_bff.url + "/").username("fed@partner.example")
-    link = page.get_by_role("link", name="Continue to sign in")
-    expect(link).to_have_attribute("href", "https://idp.partner.example/saml/login?tenant=ABC1234")
-    shots.take(page, "redirect")
     assert problems.errors == []
 
 

@@ -77,6 +77,7 @@ def test_a_newcomer_logs_in_with_push_through_make_run(
     url = make_run.printed_url()
     banner = make_run.log.read_text()
     assert "demo@example.com / Demo-pass-1" in banner  # the banner names the demo user and password
+    assert "federated:  fed@partner.example" in banner  # and a federated one
 
     page = context.new_page()
     spa = Spa(page).open(url)
@@ -93,4 +94,12 @@ def test_a_newcomer_logs_in_with_push_through_make_run(
     shots.take(page, "4-apps")
     spa.logout()
     shots.take(page, "5-signed-out")
+
+    # The banner's federated user: the identity provider's page opens in a window of its own.
+    with context.expect_page() as opened:
+        spa.username("fed@partner.example")
+    idp = opened.value
+    idp.get_by_role("button", name="Sign in").click()
+    spa.expect_home("fed@partner.example", timeout=15_000)
+    shots.take(page, "6-federated")
     assert problems.errors == []

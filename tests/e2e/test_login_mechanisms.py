@@ -192,10 +192,4 @@ async def test_second_factor_ids_change_between_challenges(browser: httpx.AsyncC
     assert ok(await answer(browser, mechanism(nxt, "SQ"), "Rex"))["status"] == "authenticated"
 
 
-async def test_federated_user_gets_a_redirect_step(browser: httpx.AsyncClient, sim: Sim) -> None:
-    response = await browser.post("/auth/login", json={"username": "fed@partner.example"})
-    step = ok(response)
-    assert step == {"status": "redirect", "url": "https://idp.partner.example/saml/login?tenant=ABC1234"}
-    # No login is in progress for a federated user.
-    again = await poll(browser)
-    assert again.status_code == 409
+# Federated users (a redirect step, then polling or a PIN): tests/e2e/test_login_federated.py.

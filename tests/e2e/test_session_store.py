@@ -111,8 +111,9 @@ async def test_redis_holds_no_token_password_id_or_name_in_clear(
     try:
         dump = _dump(store)
         keys = {key for key, _ in dump}
-        # Records, user indexes, one login, and rate-limit buckets (keyed hashes of IPs and usernames).
-        assert {k.split(b":")[1] for k in keys} == {b"s", b"u", b"l", b"rl"}
+        # Records, user indexes, user names' entries (keyed hashes, sealed), one login, and rate-limit buckets
+        # (keyed hashes of IPs and usernames).
+        assert {k.split(b":")[1] for k in keys} == {b"s", b"u", b"n", b"l", b"rl"}
         for key in keys:
             assert key.startswith(b"bff:")
             assert store.pttl(key) > 0, key  # nothing lives forever

@@ -64,6 +64,20 @@ USERS: list[dict[str, Any]] = [
     },
     {"username": "fed@example.com", "federated": True, "idp_redirect_url": "https://idp.example/sso?u=fed"},
     {
+        "username": "fedpin@example.com",
+        "display_name": "Pia Pin",
+        "federated": True,
+        "idp_oob_pin_required": True,
+        "idp_redirect_url": "https://idp.example/sso?u=fedpin",
+    },
+    {
+        "username": "fedfields@example.com",
+        "display_name": "Fiona Fields",
+        "federated": True,
+        "idp_user_fields": True,
+        "idp_redirect_url": "https://idp.example/sso?u=fedfields",
+    },
+    {
         "username": "multi@example.com",
         "password": PASSWORD,
         "phone": "+15550001234",
@@ -107,6 +121,14 @@ class Sim:
 
     def totp(self, username: str) -> str:
         return str(self._ok(self.control.get(f"/_sim/totp/{username}"))["code"])
+
+    def idp_complete(self, username: str) -> str | None:
+        """Sign the user in at the simulated IdP; the PIN its page shows, if any."""
+        pin: str | None = self._ok(self.control.post(f"/_sim/idp/{username}/complete"))["pin"]
+        return pin
+
+    def idp_fail(self, username: str) -> None:
+        self._ok(self.control.post(f"/_sim/idp/{username}/fail"))
 
     def expire(self, token: str) -> None:
         self._ok(self.control.post("/_sim/tokens/expire", json={"token": token}))

@@ -194,8 +194,10 @@ async def test_a_forced_reset_brings_a_new_package(client: TenantClient, sim: Si
     assert isinstance(outcome, LoggedIn)
 
 
-async def test_a_federated_user_is_sent_to_the_idp(client: TenantClient) -> None:
-    assert await client.start("fed@example.com") == FederatedRedirect(url="https://idp.example/sso?u=fed")
+async def test_a_federated_user_is_sent_to_the_idp(client: TenantClient, sim: Sim) -> None:
+    started = await client.start("fed@example.com")
+    assert isinstance(started, FederatedRedirect)
+    assert started.url.startswith(sim.url("a") + "/u/") and started.pin is False
 
 
 async def test_an_unknown_user_gets_a_package_and_fails_at_the_answer(client: TenantClient) -> None:

@@ -105,8 +105,8 @@ def test_a_pod_fqdn_that_is_not_a_bare_host_is_a_protocol_error(pod: str) -> Non
 
 
 def test_a_federated_user_gets_the_idp_url() -> None:
-    reply = parse_start({"IdpRedirectUrl": "https://idp.example/sso?x=1", "SessionId": "s"})
-    assert reply == FederatedReply("https://idp.example/sso?x=1")
+    reply = parse_start({"IdpRedirectUrl": "https://idp.example/sso?x=1", "IdpLoginSessionId": "s"})
+    assert reply == FederatedReply("https://idp.example/sso?x=1", "s", False)
 
 
 def test_a_federated_url_that_is_not_http_is_a_protocol_error() -> None:

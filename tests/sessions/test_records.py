@@ -44,3 +44,19 @@ def test_any_bytes_decode_to_none_or_a_record(raw: bytes) -> None:
 def test_any_text_decodes_to_none_or_a_record(text: str) -> None:
     raw = text.encode()
     assert Record.decode(raw) is None or isinstance(Record.decode(raw), Record)
+
+
+def test_the_tenant_host_is_kept_and_records_written_before_it_still_load() -> None:
+    with_host = Record(
+        **{**{f: getattr(RECORD, f) for f in Record.__slots__}, "tenant_url": "https://pod.example"}
+    )
+    assert Record.decode(with_host.encode()) == with_host
+    assert b'"host":"https://pod.example"' in with_host.encode()
+    # Exactly what the BFF wrote before sessions kept their host: it loads, and names no host.
+    before = (
+        b'{"v":1,"pid":"' + b"a" * 32 + b'","bearer":"t","user":{"id":"u1","username":"x"},"created":1.5,'
+        b'"seen":2.25,"exp":3.0,"ua":"Mozilla/5.0","ip":"203.0.113.7"}'
+    )
+    old = Record.decode(before)
+    assert old is not None and old.tenant_url is None and old.bearer == "t"
+    assert Record.decode(before.replace(b'"v":1', b'"v":1,"host":5')) is None
