@@ -103,7 +103,10 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 example="<64 hex characters>,<the previous secret, while rotating>",
                 production=True,
             ),
-            "bff_session_idle_timeout": Doc("seconds without a request before a session ends"),
+            "bff_session_idle_timeout": Doc(
+                "seconds without a request before a session ends, within a slack of "
+                "`min(max(30 s, 2 % of it), ¼ of it)` (36 s at the default; see the SPA integration guide)"
+            ),
             "bff_session_max_lifetime": Doc(
                 "absolute cap on a session in seconds; keep it at or below the tenant's token lifespan "
                 "(12 h by default)"

@@ -86,20 +86,33 @@ class _DirectConnections:
 
     async def execute(self, *args: str | int) -> Any:
         """One command and its reply. A connection that fails or is cut off is dropped, never reused."""
+        return (await self.execute_many(args))[0]
+
+    async def execute_many(self, *commands: tuple[str | int, ...]) -> list[Any]:
+        """Commands pipelined into one round trip, and their replies (the ``connection`` they came on)."""
+        replies, _ = await self.execute_on(*commands)
+        return replies
+
+    async def execute_on(self, *commands: tuple[str | int, ...]) -> tuple[list[Any], Any]:
+        """The replies, and the connection that carried them (its address tells which server answered)."""
         try:
             connection = self._idle.pop() if self._idle else self._pool.make_connection()
-            return await self._send(connection, args)
+            return await self._send(connection, commands), connection
         except RedisConnectionError:
             # An idle connection can be dead without knowing it (Redis restarted, a failover): one more try
             # on a fresh connection, as redis-py's own retry does. Every command sent here is idempotent.
-            return await self._send(self._pool.make_connection(), args)
+            connection = self._pool.make_connection()
+            return await self._send(connection, commands), connection
 
-    async def _send(self, connection: Any, args: tuple[str | int, ...]) -> Any:
+    async def _send(self, connection: Any, commands: tuple[tuple[str | int, ...], ...]) -> list[Any]:
         try:
             if not connection.is_connected:
                 await connection.connect()
-            await connection.send_command(*args, check_health=False)
-            reply = await connection.read_response()
+            if len(commands) == 1:
+                await connection.send_command(*commands[0], check_health=False)
+            else:
+                await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+            replies = [await connection.read_response() for _ in commands]
         except BaseException:
             # Cancelled (the store's deadline) or failed mid-command: its reply may still arrive, and would
             # be read as the next command's.
@@ -109,7 +122,7 @@ class _DirectConnections:
             self._idle.append(connection)
         else:
             await connection.disconnect()
-        return reply
+        return replies
 
     async def aclose(self) -> None:
         self._keep = 0  # a command still in flight closes its connection when done
@@ -174,14 +187,24 @@ class RedisStore:
     async def get(self, key: str) -> bytes | None:
         return cast(bytes | None, await self._call(self._client.get(self.prefix + key)))
 
-    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
-        pipe = self._client.pipeline(transaction=False)
-        pipe.get(self.prefix + key)
-        pipe.pttl(self.prefix + key)
-        value, pttl = await self._call(pipe.execute())
+    async def get_with_ttl(self, key: str, *, cached: bool = False) -> tuple[bytes | None, float | None]:
+        name = self.prefix + key
+        if self._direct is None:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(name)
+            pipe.pttl(name)
+            value, pttl = await self._call(pipe.execute())
+        else:
+            value, pttl = await self._call(self._direct.execute_many(("GET", name), ("PTTL", name)))
         if value is None:
             return None, None
         return cast(bytes, value), None if pttl < 0 else pttl / 1000
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        name = self.prefix + key
+        if self._direct is None:
+            return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
+        return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
 
     async def getex(self, key: str, ttl: float) -> bytes | None:
         if self._direct is None:
