@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     bff_session_secrets: Annotated[list[SecretStr], NoDecode] = []
     bff_session_idle_timeout: int = Field(default=1800, ge=10)
     bff_session_max_lifetime: int = Field(default=43200, ge=60)
+    bff_session_cache: Literal["on", "off"] = "on"
     bff_login_timeout: int = Field(default=300, ge=10)
     bff_poll_min_interval: float = Field(default=2.0, ge=0)
 

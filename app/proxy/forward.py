@@ -217,7 +217,7 @@ class Proxy:
                 cookies.append(pair)
             elif name == b"content-length":
                 lengths.append(pair)
-        session = await self._sessions.load(cookie_value(cookies, self._cookie_name), slide=True)
+        session = await self._sessions.load(cookie_value(cookies, self._cookie_name), slide=True, cached=True)
         if session is None:
             raise Unauthenticated()
         state = scope.setdefault("state", {})

@@ -7,8 +7,10 @@ single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import ConnectionPool, Redis
@@ -17,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import StoreUnavailable
+from app.sessions.cache import MAX_BYTES, MAX_ENTRIES, TrackedCache
 
 # HSET, then make the hash live at least ARGV[3] ms more: PTTL is -1 without expiry, so it is set then too.
 _HSET_MIN_TTL = """
@@ -141,6 +144,9 @@ class RedisStore:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         also_close: Sequence[Redis] = (),
+        cache: bool = False,
+        cache_max_entries: int = MAX_ENTRIES,
+        cache_max_bytes: int = MAX_BYTES,
     ) -> None:
         self.prefix = prefix
         self.timeout = timeout
@@ -151,6 +157,12 @@ class RedisStore:
         self._incr_script = client.register_script(_INCR_WINDOW)
         self._direct = (
             None if isinstance(client, RedisCluster) else _DirectConnections(client.connection_pool, keep=64)
+        )
+        #: The tracked local copy of session records (``get_with_ttl(..., cached=True)``), or None.
+        self.cache = (
+            TrackedCache(client, prefix, max_entries=cache_max_entries, max_bytes=cache_max_bytes)
+            if cache
+            else None
         )
 
     @property
@@ -189,22 +201,44 @@ class RedisStore:
 
     async def get_with_ttl(self, key: str, *, cached: bool = False) -> tuple[bytes | None, float | None]:
         name = self.prefix + key
+        cache = self.cache if cached else None
+        if cache is None:
+            value, pttl, _ = await self._read_with_ttl(name)
+        else:
+            hit = cache.lookup(name)
+            if hit is not None:
+                return hit
+            token = cache.begin(name)
+            if token is None:
+                value, pttl, _ = await self._read_with_ttl(name)
+            else:
+                started = time.monotonic()
+                value, pttl, via = None, -2, None
+                try:
+                    value, pttl, via = await self._read_with_ttl(name)
+                finally:
+                    cache.end(name, token, value, None if pttl < 0 else pttl / 1000, started, via)
+        if value is None:
+            return None, None
+        return value, None if pttl < 0 else pttl / 1000
+
+    async def _read_with_ttl(self, name: str) -> tuple[bytes | None, int, Any]:
+        """GET and PTTL in one round trip, and the connection that carried them (None in Cluster mode)."""
         if self._direct is None:
             pipe = self._client.pipeline(transaction=False)
             pipe.get(name)
             pipe.pttl(name)
             value, pttl = await self._call(pipe.execute())
-        else:
-            value, pttl = await self._call(self._direct.execute_many(("GET", name), ("PTTL", name)))
-        if value is None:
-            return None, None
-        return cast(bytes, value), None if pttl < 0 else pttl / 1000
+            return value, int(pttl), None
+        replies, via = await self._call(self._direct.execute_on(("GET", name), ("PTTL", name)))
+        return replies[0], int(replies[1]), via
 
     async def expire(self, key: str, ttl: float) -> bool:
         name = self.prefix + key
-        if self._direct is None:
-            return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
-        return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
+        with self._changing(key):
+            if self._direct is None:
+                return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
+            return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
 
     async def getex(self, key: str, ttl: float) -> bytes | None:
         if self._direct is None:
@@ -218,12 +252,27 @@ class RedisStore:
         return None if pttl < 0 else pttl / 1000
 
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
-        return bool(
-            await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists))
-        )
+        with self._changing(key):
+            return bool(
+                await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists))
+            )
 
     async def delete(self, key: str) -> bool:
-        return bool(await self._call(self._client.delete(self.prefix + key)))
+        with self._changing(key):
+            return bool(await self._call(self._client.delete(self.prefix + key)))
+
+    @contextlib.contextmanager
+    def _changing(self, key: str) -> Iterator[None]:
+        """Around a write of ``key``: this replica's copy is forgotten before, and again after (a read that
+        overlapped the write may have filled it with the old value; Redis's push would drop it soon after)."""
+        if self.cache is None:
+            yield
+            return
+        self.cache.discard(self.prefix + key)
+        try:
+            yield
+        finally:
+            self.cache.discard(self.prefix + key)
 
     async def exists_many(self, keys: Sequence[str]) -> list[bool]:
         if not keys:
@@ -261,6 +310,8 @@ class RedisStore:
             await self._call(self._client.ping())
 
     async def aclose(self) -> None:
+        if self.cache is not None:
+            await self.cache.aclose()
         if self._direct is not None:
             await self._call(self._direct.aclose())
         await self._call(self._client.aclose())
