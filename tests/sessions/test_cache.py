@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from app.errors import StoreUnavailable
@@ -284,4 +285,22 @@ async def test_the_copy_is_bounded_in_a_store(redis_url: str, user_factory: User
     for cookie in cookies:
         assert await sessions.load(cookie, cached=True) is not None
     assert store.cache is not None and len(store.cache.cache) == 5
+    await store.aclose()
+
+
+async def test_a_push_waiting_unread_keeps_the_copy_from_serving(
+    redis_url: str, user_factory: UserFactory
+) -> None:
+    store, sessions = replica(redis_url)
+    await tracking(store)
+    cookie, session = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
+    assert await sessions.load(cookie, cached=True) is not None
+    name = PREFIX + session.storage_key
+    assert store.cache is not None and store.cache.lookup(name) is not None
+    # Another replica deletes it while this one's event loop is busy: the push sits unread in the kernel.
+    with SyncRedis.from_url(redis_url) as other:
+        other.delete(name)
+        time.sleep(0.05)
+    assert store.cache.lookup(name) is None
+    assert await sessions.load(cookie, cached=True) is None
     await store.aclose()
