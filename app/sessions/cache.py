@@ -307,23 +307,29 @@ class TrackedCache:
 
     # The store's side --------------------------------------------------------------------------------
 
-    def lookup(self, name: str) -> tuple[bytes, float] | None:
-        """The copy of ``name`` and its seconds left, when a tracking connection vouches for it now."""
+    def lookup(self, name: str) -> tuple[bytes, float] | bool:
+        """The copy of ``name`` and its seconds left, when a tracking connection vouches for it now.
+
+        Otherwise ``True`` when there is a copy but its tracking connection has bytes not yet handled (a
+        PONG, or a push: worth letting the event loop read them and asking again), else ``False``.
+        """
         if not self._started:
             self._start()
-            return None
+            return False
         if not self.enabled or not name.startswith(self.tracked_prefix):
-            return None
+            return False
         entry = self.cache.get(name)
         if entry is None:
-            return None
+            return False
         now = time.monotonic()
         tracker = self._trackers.get(self._owner(name) if self.cluster else None)
-        if tracker is None or not tracker.quiet(now):
-            return None
+        if tracker is None:
+            return False
+        if not tracker.quiet(now):
+            return tracker.ready and now - tracker.last_heard <= MAX_SILENCE
         if entry[2] != tracker.name:
             self.cache.clear()  # Cluster: the slot is now on another master
-            return None
+            return False
         return entry[0], entry[1] - now
 
     def begin(self, name: str) -> tuple[int, int, str | None] | None:
