@@ -103,6 +103,7 @@ class Settings(BaseSettings):
     bff_session_max_lifetime: int = Field(default=43200, ge=60)
     #: A login past it ends the user's oldest session (the per-user index stays bounded).
     bff_max_sessions_per_user: int = Field(default=32, ge=1, le=10_000)
+    bff_session_cache: Literal["on", "off"] = "on"
     bff_login_timeout: int = Field(default=300, ge=10)
     bff_poll_min_interval: float = Field(default=2.0, ge=0)
 

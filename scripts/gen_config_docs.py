@@ -104,7 +104,17 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 example="<64 hex characters>,<the previous secret, while rotating>",
                 production=True,
             ),
-            "bff_session_idle_timeout": Doc("seconds without a request before a session ends"),
+            "bff_session_idle_timeout": Doc(
+                "seconds without a request before a session ends, within a slack of "
+                "`min(max(30 s, 2 % of it), ¼ of it)` (36 s at the default; see the SPA integration guide)"
+            ),
+            "bff_session_cache": Doc(
+                "`on`: each replica keeps the sealed session records it recently read, kept true by Redis's "
+                "invalidation (`CLIENT TRACKING`), so a proxied call costs no Redis command; `off`: every "
+                "request reads Redis. Falls back to `off` by itself, with one warning, when Redis refuses "
+                "tracking",
+                default="`on` (where the Redis server supports `CLIENT TRACKING`)",
+            ),
             "bff_session_max_lifetime": Doc(
                 "absolute cap on a session in seconds; keep it at or below the tenant's token lifespan "
                 "(12 h by default)"

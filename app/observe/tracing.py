@@ -169,7 +169,13 @@ class TracedUpstream:
         await self.inner.aclose()
 
     async def send(
-        self, method: str, path: str, query: str, headers: list[tuple[str, str]], body: Body = None
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: Body = None,
+        base_url: str | None = None,
     ) -> Any:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -183,7 +189,7 @@ class TracedUpstream:
         ) as span:
             self.tracing.inject(headers)
             try:
-                response = await self.inner.send(method, path, query, headers, body)
+                response = await self.inner.send(method, path, query, headers, body, base_url)
             except Exception as exc:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 raise

@@ -258,7 +258,7 @@ class Proxy:
         if transfer_encoding and lengths:
             raise InvalidRequest()
         cookie = cookie_value(cookies, self._cookie_name)
-        session = await self._sessions.load(cookie, slide=True)
+        session = await self._sessions.load(cookie, slide=True, cached=True)
         if session is None or cookie is None:
             raise Unauthenticated()
         # API sessions have no access_expires_at: for them this is one attribute test.

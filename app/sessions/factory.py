@@ -51,9 +51,11 @@ def open_store(
         return MemoryStore(prefix=prefix, clock=clock)
     url = settings.bff_redis_url.get_secret_value()
     options = _client_options(timeout)
+    # The proxy's session reads may come from a copy kept true by Redis (app.sessions.cache).
+    cache = settings.bff_session_cache == "on"
     if settings.bff_redis_mode == "cluster":
         options.pop("retry")  # the cluster client retries by re-reading the slot map instead
-        return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix, timeout=timeout)
+        return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix, timeout=timeout, cache=cache)
     if settings.bff_redis_mode == "sentinel":
         # The URL gives what the master connection needs (password, db, TLS); the sentinels give its address.
         parsed = parse_url(url)
@@ -82,5 +84,5 @@ def open_store(
             **master_options,
         )
         master = sentinel.master_for(settings.bff_redis_sentinel_master, redis_class=Redis)
-        return RedisStore(master, prefix=prefix, timeout=timeout, also_close=sentinel.sentinels)
-    return RedisStore(Redis.from_url(url, **options), prefix=prefix, timeout=timeout)
+        return RedisStore(master, prefix=prefix, timeout=timeout, also_close=sentinel.sentinels, cache=cache)
+    return RedisStore(Redis.from_url(url, **options), prefix=prefix, timeout=timeout, cache=cache)

@@ -66,7 +66,7 @@ class MemoryStore:
         found = self._string(key)
         return None if found is None else found[1]
 
-    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
+    async def get_with_ttl(self, key: str, *, cached: bool = False) -> tuple[bytes | None, float | None]:
         found = self._string(key)
         if found is None:
             return None, None
@@ -79,6 +79,13 @@ class MemoryStore:
             return None
         found[0].expires_at = self._clock() + ttl
         return found[1]
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        entry = self._live(key)
+        if entry is None:
+            return False
+        entry.expires_at = self._clock() + ttl
+        return True
 
     async def ttl(self, key: str) -> float | None:
         entry = self._live(key)

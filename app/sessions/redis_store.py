@@ -7,8 +7,10 @@ single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
-from collections.abc import Awaitable, Sequence
+import time
+from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
 from redis.asyncio import ConnectionPool, Redis
@@ -17,6 +19,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import StoreUnavailable
+from app.sessions.cache import MAX_BYTES, MAX_ENTRIES, TrackedCache
 
 # HSET, then make the hash live at least ARGV[3] ms more: PTTL is -1 without expiry, so it is set then too.
 _HSET_MIN_TTL = """
@@ -60,6 +63,8 @@ DEFAULT_TIMEOUT = 2.0
 # (TimeoutError is an OSError). RedisClusterException is not a RedisError: the cluster client raises it when
 # no node answers.
 _FAILURES = (RedisError, RedisClusterException, OSError)
+#: Event-loop turns a cached read waits for its tracking connection to be read before it reads Redis instead.
+_DRAIN_TURNS = 3
 
 
 class _Expiry:
@@ -96,20 +101,33 @@ class _DirectConnections:
 
     async def execute(self, *args: str | int) -> Any:
         """One command and its reply. A connection that fails or is cut off is dropped, never reused."""
+        return (await self.execute_many(args))[0]
+
+    async def execute_many(self, *commands: tuple[str | int, ...]) -> list[Any]:
+        """Commands pipelined into one round trip, and their replies (the ``connection`` they came on)."""
+        replies, _ = await self.execute_on(*commands)
+        return replies
+
+    async def execute_on(self, *commands: tuple[str | int, ...]) -> tuple[list[Any], Any]:
+        """The replies, and the connection that carried them (its address tells which server answered)."""
         try:
             connection = self._idle.pop() if self._idle else self._pool.make_connection()
-            return await self._send(connection, args)
+            return await self._send(connection, commands), connection
         except RedisConnectionError:
             # An idle connection can be dead without knowing it (Redis restarted, a failover): one more try
             # on a fresh connection, as redis-py's own retry does. Every command sent here is idempotent.
-            return await self._send(self._pool.make_connection(), args)
+            connection = self._pool.make_connection()
+            return await self._send(connection, commands), connection
 
-    async def _send(self, connection: Any, args: tuple[str | int, ...]) -> Any:
+    async def _send(self, connection: Any, commands: tuple[tuple[str | int, ...], ...]) -> list[Any]:
         try:
             if not connection.is_connected:
                 await connection.connect()
-            await connection.send_command(*args, check_health=False)
-            reply = await connection.read_response()
+            if len(commands) == 1:
+                await connection.send_command(*commands[0], check_health=False)
+            else:
+                await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
+            replies = [await connection.read_response() for _ in commands]
         except BaseException:
             # Cancelled (the store's deadline) or failed mid-command: its reply may still arrive, and would
             # be read as the next command's.
@@ -119,7 +137,7 @@ class _DirectConnections:
             self._idle.append(connection)
         else:
             await connection.disconnect()
-        return reply
+        return replies
 
     async def aclose(self) -> None:
         self._keep = 0  # a command still in flight closes its connection when done
@@ -138,6 +156,9 @@ class RedisStore:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         also_close: Sequence[Redis] = (),
+        cache: bool = False,
+        cache_max_entries: int = MAX_ENTRIES,
+        cache_max_bytes: int = MAX_BYTES,
     ) -> None:
         self.prefix = prefix
         self.timeout = timeout
@@ -149,6 +170,12 @@ class RedisStore:
         self._delete_if_equal_script = client.register_script(_DELETE_IF_EQUAL)
         self._direct = (
             None if isinstance(client, RedisCluster) else _DirectConnections(client.connection_pool, keep=64)
+        )
+        #: The tracked local copy of session records (``get_with_ttl(..., cached=True)``), or None.
+        self.cache = (
+            TrackedCache(client, prefix, max_entries=cache_max_entries, max_bytes=cache_max_bytes)
+            if cache
+            else None
         )
 
     @property
@@ -186,14 +213,53 @@ class RedisStore:
     async def get(self, key: str) -> bytes | None:
         return cast(bytes | None, await self._call(self._client.get(self.prefix + key)))
 
-    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
-        pipe = self._client.pipeline(transaction=False)
-        pipe.get(self.prefix + key)
-        pipe.pttl(self.prefix + key)
-        value, pttl = await self._call(pipe.execute())
+    async def get_with_ttl(self, key: str, *, cached: bool = False) -> tuple[bytes | None, float | None]:
+        name = self.prefix + key
+        cache = self.cache if cached else None
+        if cache is None:
+            value, pttl, _ = await self._read_with_ttl(name)
+        else:
+            hit = cache.lookup(name)
+            # Bytes on the tracking connection not handled yet (mostly a heartbeat's PONG): let the event loop
+            # read them, a few turns at most, rather than go to Redis.
+            turns = 0
+            while hit is True and turns < _DRAIN_TURNS:
+                await asyncio.sleep(0)
+                turns += 1
+                hit = cache.lookup(name)
+            if not isinstance(hit, bool):
+                return hit
+            token = cache.begin(name)
+            if token is None:
+                value, pttl, _ = await self._read_with_ttl(name)
+            else:
+                started = time.monotonic()
+                value, pttl, via = None, -2, None
+                try:
+                    value, pttl, via = await self._read_with_ttl(name)
+                finally:
+                    cache.end(name, token, value, None if pttl < 0 else pttl / 1000, started, via)
         if value is None:
             return None, None
-        return cast(bytes, value), None if pttl < 0 else pttl / 1000
+        return value, None if pttl < 0 else pttl / 1000
+
+    async def _read_with_ttl(self, name: str) -> tuple[bytes | None, int, Any]:
+        """GET and PTTL in one round trip, and the connection that carried them (None in Cluster mode)."""
+        if self._direct is None:
+            pipe = self._client.pipeline(transaction=False)
+            pipe.get(name)
+            pipe.pttl(name)
+            value, pttl = await self._call(pipe.execute())
+            return value, int(pttl), None
+        replies, via = await self._call(self._direct.execute_on(("GET", name), ("PTTL", name)))
+        return replies[0], int(replies[1]), via
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        name = self.prefix + key
+        with self._changing(key):
+            if self._direct is None:
+                return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
+            return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
 
     async def getex(self, key: str, ttl: float) -> bytes | None:
         if self._direct is None:
@@ -207,12 +273,27 @@ class RedisStore:
         return None if pttl < 0 else pttl / 1000
 
     async def set(self, key: str, value: bytes, ttl: float, *, only_if_exists: bool = False) -> bool:
-        return bool(
-            await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists))
-        )
+        with self._changing(key):
+            return bool(
+                await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), xx=only_if_exists))
+            )
 
     async def delete(self, key: str) -> bool:
-        return bool(await self._call(self._client.delete(self.prefix + key)))
+        with self._changing(key):
+            return bool(await self._call(self._client.delete(self.prefix + key)))
+
+    @contextlib.contextmanager
+    def _changing(self, key: str) -> Iterator[None]:
+        """Around a write of ``key``: this replica's copy is forgotten before, and again after (a read that
+        overlapped the write may have filled it with the old value; Redis's push would drop it soon after)."""
+        if self.cache is None:
+            yield
+            return
+        self.cache.discard(self.prefix + key)
+        try:
+            yield
+        finally:
+            self.cache.discard(self.prefix + key)
 
     async def exists_many(self, keys: Sequence[str]) -> list[bool]:
         if not keys:
@@ -256,6 +337,8 @@ class RedisStore:
             await self._call(self._client.ping())
 
     async def aclose(self) -> None:
+        if self.cache is not None:
+            await self.cache.aclose()
         if self._direct is not None:
             await self._call(self._direct.aclose())
         await self._call(self._client.aclose())

@@ -17,9 +17,10 @@ Record and index are separate keys written one after the other (no MULTI, no has
 index may briefly list a session whose record is gone (expired or ended by another writer); listing and
 every login (:meth:`SessionService.create`) prune such entries, so the only cost is a stale line nobody
 sees, and a login also ends the user's oldest sessions beyond ``max_per_user`` (two logins at the same
-instant may each leave one more, until the next login). ``last_seen_at`` is written lazily: a sliding
-read is one GETEX, and only when the stored ``last_seen_at`` is over ``LAST_SEEN_INTERVAL`` old does it cost
-a second write (record + index entry), so the listing is accurate to that interval.
+instant may each leave one more, until the next login). A read is a GET (and PTTL, pipelined), never a
+write: the idle timer is pushed forward (PEXPIRE) only once its slack is used up (:func:`idle_slack`), and
+``last_seen_at`` only when the stored one is over ``LAST_SEEN_INTERVAL`` old (record + index entry), so the
+listing is accurate to that interval.
 """
 
 from __future__ import annotations
@@ -48,6 +49,20 @@ LAST_SEEN_INTERVAL = 60.0
 #: Live sessions one user may have (``BFF_MAX_SESSIONS_PER_USER``, the same default); a login past it
 #: ends the oldest.
 DEFAULT_MAX_PER_USER = 32
+
+#: Seconds a record's TTL may reach past its absolute expiry before a read cuts it back (clock skew).
+_TTL_TOLERANCE = 1.0
+
+
+def idle_slack(idle_timeout: float) -> float:
+    """How much of the idle timer a session may lose to coalesced slides (spec §2): 30 s, or 2 % of a long
+    timeout, never more than a quarter of it, so requests closer together than ¾ of it always keep a session.
+
+    >>> idle_slack(600), idle_slack(1800), idle_slack(60)
+    (30.0, 36.0, 15.0)
+    """
+    return min(max(30.0, 0.02 * idle_timeout), idle_timeout / 4)
+
 
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -91,6 +106,7 @@ class SessionService:
         self.max_lifetime = max_lifetime
         self.max_per_user = max_per_user
         self.clock = clock
+        self.slack = idle_slack(idle_timeout)
         self.keyring = Keyring(secrets)
         self._codec = TicketCodec(secrets, "session")
 
@@ -167,8 +183,13 @@ class SessionService:
         log.info("session created", extra={"session": session.log_id})
         return self._codec.dump(ticket), session
 
-    async def load(self, cookie: str | None, *, slide: bool = True) -> Session | None:
-        """The live session for ``cookie``, in one store round trip; ``None`` for anything else."""
+    async def load(self, cookie: str | None, *, slide: bool = True, cached: bool = False) -> Session | None:
+        """The live session for ``cookie``, in at most one store round trip; ``None`` for anything else.
+
+        The record is read with a plain GET (and its TTL). ``slide`` pushes the idle timer forward only when
+        less than ``idle - slack`` of it remains (:func:`idle_slack`), so a busy session costs one TTL write
+        per slack, not one per call. ``cached`` lets the store answer from its tracked local copy.
+        """
         ticket = self._codec.load(cookie)
         if ticket is None:
             return None
@@ -177,15 +198,7 @@ class SessionService:
         if left <= 0:
             return None
         key = "s:" + ticket.storage_hash
-        if slide:
-            ttl = min(self.idle_timeout, left)
-            blob = await self.store.getex(key, ttl)
-            idle_expires_at = now + ttl
-        else:
-            blob, ttl_left = await self.store.get_with_ttl(key)
-            idle_expires_at = (
-                ticket.expires_at if ttl_left is None else min(now + ttl_left, ticket.expires_at)
-            )
+        blob, ttl_left = await self.store.get_with_ttl(key, cached=cached)
         if blob is None:
             return None
         plain = unseal([ticket.key], blob, self._aad(key))
@@ -193,9 +206,20 @@ class SessionService:
         # The ticket's expiry is signed; a record that disagrees is not this ticket's.
         if record is None or abs(record.expires_at - ticket.expires_at) > 0.001:
             return None
-        if slide and now - record.last_seen_at >= LAST_SEEN_INTERVAL:
-            await self._touch(ticket, key, record, now, ttl=min(self.idle_timeout, left))
-        return self._session(ticket, key, record, idle_expires_at=idle_expires_at)
+        remaining = left if ttl_left is None else min(ttl_left, left)
+        if slide:
+            target = min(self.idle_timeout, left)
+            if now - record.last_seen_at >= LAST_SEEN_INTERVAL:
+                # Rewriting the record sets its TTL too: no separate slide.
+                await self._touch(ticket, key, record, now, ttl=target)
+                remaining = target
+            elif ttl_left is None or ttl_left < target - self.slack or ttl_left > target + _TTL_TOLERANCE:
+                # Coalesced: the slack is used up (or the TTL reaches past the absolute expiry, which only a
+                # replica's clock running ahead can cause). A record gone meanwhile is no session.
+                if not await self.store.expire(key, target):
+                    return None
+                remaining = target
+        return self._session(ticket, key, record, idle_expires_at=now + remaining)
 
     async def delete(self, session: Session) -> None:
         """End ``session``: its record and its index entry."""

@@ -23,12 +23,20 @@ class Store(Protocol):
         """The value, or ``None`` when absent or expired."""
         ...
 
-    async def get_with_ttl(self, key: str) -> tuple[bytes | None, float | None]:
-        """The value and its remaining seconds (``None`` when it has no expiry), in one round trip."""
+    async def get_with_ttl(self, key: str, *, cached: bool = False) -> tuple[bytes | None, float | None]:
+        """The value and its remaining seconds (``None`` when it has no expiry), in one round trip.
+
+        ``cached``: the answer may come from a copy this process keeps true through the store's own
+        invalidation (see :mod:`app.sessions.cache`); a store without one reads the store.
+        """
         ...
 
     async def getex(self, key: str, ttl: float) -> bytes | None:
         """The value, its expiry reset to ``ttl`` seconds from now (sliding), in one round trip."""
+        ...
+
+    async def expire(self, key: str, ttl: float) -> bool:
+        """Set the key's expiry to ``ttl`` seconds from now; ``False`` when the key does not exist."""
         ...
 
     async def ttl(self, key: str) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 
 from app.errors import NoLoginInProgress
 from app.sessions.records import Session
-from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
+from app.sessions.service import LAST_SEEN_INTERVAL, SessionService, idle_slack
 from app.sessions.ticket import TicketCodec
 from tests.sessions.conftest import OLD_SECRET, PREFIX, SECRET, Harness
 
@@ -141,9 +142,13 @@ async def _redis_pings(harness: Harness) -> int:
 
 async def test_create_and_load(harness: Harness, user_factory: UserFactory) -> None:
     user = user_factory("alice")
+    started = time.monotonic()
     service, cookie, created = await new_session(harness, user, idle=600, max_lifetime=3600)
     now = harness.clock()
     loaded = await service.load(cookie)
+    # Within the slack a read does not slide: it reports the TTL the store has left, and Redis counts it
+    # down in real time (which the fake clock does not see).
+    real_elapsed = time.monotonic() - started if harness.raw is not None else 0.0
     assert loaded is not None
     assert loaded.bearer == "BEARER-" + user["id"]
     assert loaded.user == user
@@ -153,7 +158,7 @@ async def test_create_and_load(harness: Harness, user_factory: UserFactory) -> N
     assert len(loaded.log_id) == 16 and loaded.log_id not in cookie and loaded.public_id not in cookie
     assert loaded.created_at == pytest.approx(now)
     assert loaded.expires_at == pytest.approx(now + 3600, abs=0.01)
-    assert loaded.idle_expires_at == pytest.approx(now + 600, abs=0.01)
+    assert now + 600 - real_elapsed - 0.01 <= loaded.idle_expires_at <= now + 600 + 0.01
     assert "BEARER" not in repr(loaded)
 
 
@@ -176,6 +181,45 @@ async def test_slide_extends_the_idle_timer(harness: Harness, user_factory: User
     await harness.elapse(1.2)
     # 2.4 s after creation, alive only because the read slid the 2 s idle timer.
     assert await service.load(cookie) is not None
+
+
+async def test_slides_are_coalesced_within_the_slack(harness: Harness, user_factory: UserFactory) -> None:
+    # idle 2 s: slack = min(max(30 s, 2 %), idle / 4) = 0.5 s, so a read slides only when < 1.5 s is left.
+    service, cookie, created = await new_session(harness, user_factory("alice"), idle=2)
+    assert service.slack == 0.5
+    await harness.elapse(0.3)
+    early = await service.load(cookie)
+    assert early is not None
+    # Not pushed: the store's TTL and the reported deadline are the creation's.
+    assert early.idle_expires_at == pytest.approx(created.idle_expires_at, abs=0.15)
+    ttl = await harness.store.ttl(created.storage_key)
+    assert ttl is not None and ttl < 1.8
+    await harness.elapse(0.4)
+    late = await service.load(cookie)
+    assert late is not None
+    assert late.idle_expires_at == pytest.approx(harness.clock() + 2, abs=0.01)
+    ttl = await harness.store.ttl(created.storage_key)
+    assert ttl is not None and ttl > 1.9
+
+
+async def test_requests_closer_than_three_quarters_of_idle_keep_a_session(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    service, cookie, _ = await new_session(harness, user_factory("alice"), idle=2)
+    for _ in range(4):  # 5.6 s in all, each gap 1.4 s < 1.5 s = idle - slack
+        await harness.elapse(1.4)
+        assert await service.load(cookie) is not None
+    # And the idle timeout still holds within its slack: 2 s without a request ends it.
+    await harness.elapse(2.05)
+    assert await service.load(cookie) is None
+
+
+def test_idle_slack_follows_the_spec() -> None:
+    assert idle_slack(600) == 30  # the floor
+    assert idle_slack(1800) == 36  # the default idle timeout: 2 %
+    assert idle_slack(7200) == 144  # 2 % of a long one
+    assert idle_slack(60) == 15  # never more than a quarter
+    assert idle_slack(2) == 0.5
 
 
 async def test_reading_without_slide_does_not_extend(harness: Harness, user_factory: UserFactory) -> None:

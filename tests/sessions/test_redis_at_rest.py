@@ -103,12 +103,12 @@ async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
     await store.aclose()
 
 
-async def test_load_is_one_round_trip_one_command(
+async def test_load_is_one_round_trip_and_writes_only_when_the_slack_is_used_up(
     counted_store: RedisStore, raw: Redis, user_factory: Callable[[str], dict[str, str]]
 ) -> None:
     clock = FakeClock()
     sessions = SessionService(counted_store, [SECRET], idle_timeout=600, max_lifetime=3600, clock=clock)
-    cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
+    cookie, created = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
 
     async def measure(slide: bool) -> tuple[int, dict[str, int]]:
         await raw.config_resetstat()
@@ -120,13 +120,19 @@ async def test_load_is_one_round_trip_one_command(
         calls.pop("config|resetstat", None)
         return sends, calls
 
-    # The first sliding read opens the store's own connection for GETEX (its handshake is not counted below).
+    # The first read opens the store's own connection (its handshake is not counted below).
     assert await sessions.load(cookie) is not None
-    assert await measure(slide=True) == (1, {"getex": 1})
-    # Reading without sliding needs the remaining TTL too: GET and PTTL, pipelined into one round trip.
+    # A read is GET and PTTL, pipelined into one round trip, and no write while the slack (30 s of 600) lasts.
+    assert await measure(slide=True) == (1, {"get": 1, "pttl": 1})
     assert await measure(slide=False) == (1, {"get": 1, "pttl": 1})
-    # Once a minute at most, a sliding read also records last_seen_at (record + index entry).
+    # Less than idle - slack left: the sliding read pushes the timer forward (one PEXPIRE), once.
+    await raw.pexpire(PREFIX + created.storage_key, 560_000)
+    assert await measure(slide=False) == (1, {"get": 1, "pttl": 1})
+    assert await measure(slide=True) == (2, {"get": 1, "pttl": 1, "pexpire": 1})
+    assert 599_000 < await raw.pttl(PREFIX + created.storage_key) <= 600_000
+    assert await measure(slide=True) == (1, {"get": 1, "pttl": 1})
+    # Once a minute at most, a sliding read also records last_seen_at (record + index entry; it slides too).
     clock.advance(LAST_SEEN_INTERVAL + 1)
-    sends, calls = await measure(slide=True)
-    assert calls.pop("getex") == 1 and calls.pop("set") == 1 and sends == 3
-    assert await measure(slide=True) == (1, {"getex": 1})
+    # (The index entry's script reads the index's PTTL itself: the second pttl.)
+    assert await measure(slide=True) == (3, {"get": 1, "pttl": 2, "set": 1, "evalsha": 1, "hset": 1})
+    assert await measure(slide=True) == (1, {"get": 1, "pttl": 1})
