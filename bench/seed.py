@@ -1,4 +1,8 @@
-"""``python -m bench.seed --token T``: a session for bearer ``T`` in the app's own store; prints its Cookie.
+"""``python -m bench.seed --token T [--login oauth]``: a session for bearer ``T`` in the app's own store;
+prints its Cookie.
+
+``--login oauth`` seeds an OAuth session (access token expiring in a day, a refresh token), so the proxy's
+cost for an OAuth session that needs no refresh can be measured beside an API session's.
 
 Reads the same environment as the app (``BFF_REDIS_URL``, ``BFF_SESSION_SECRETS``, ``BFF_COOKIE_SECURE``,
 ``BFF_REDIS_KEY_PREFIX`` ...), writes the session through :class:`app.sessions.service.SessionService`, and
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 
 from app.sessions.factory import open_store
 from app.sessions.service import SessionService
@@ -24,13 +29,26 @@ BENCH_USER = {
 }
 
 
-async def seed(settings: Settings, token: str, *, user: dict[str, str] | None = None) -> str:
+#: How long a seeded OAuth session's access token lives: far past any benchmark, so none refreshes.
+OAUTH_ACCESS_LIFETIME = 86_400
+
+
+async def seed(
+    settings: Settings, token: str, *, user: dict[str, str] | None = None, login: str = "api"
+) -> str:
     """Create a session for bearer ``token``; returns the Cookie header value ``name=value``."""
     store = open_store(settings)
     try:
         sessions = SessionService.from_settings(store, settings)
+        oauth = login == "oauth"
         cookie, _ = await sessions.create(
-            bearer=token, user=dict(user or BENCH_USER), user_agent="bench.seed", ip="127.0.0.1"
+            bearer=token,
+            user=dict(user or BENCH_USER),
+            user_agent="bench.seed",
+            ip="127.0.0.1",
+            login=login,
+            access_expires_at=time.time() + OAUTH_ACCESS_LIFETIME if oauth else None,
+            refresh_token="bench-refresh-token" if oauth else None,
         )
     finally:
         await store.aclose()
@@ -40,6 +58,9 @@ async def seed(settings: Settings, token: str, *, user: dict[str, str] | None = 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.seed", description=__doc__.split("\n")[0])
     parser.add_argument("--token", required=True, help="the tenant bearer the session carries")
+    parser.add_argument(
+        "--login", choices=("api", "oauth"), default="api", help="the kind of session (default: api)"
+    )
     args = parser.parse_args(argv)
     settings = load_settings_or_exit()
     # Without these the BFF could never read what is written here: a random dev secret, a per-process store.
@@ -49,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     if not settings.bff_session_secrets:
         sys.stderr.write("bench.seed: BFF_SESSION_SECRETS must be set (the same as the BFF's)\n")
         return 2
-    sys.stdout.write(asyncio.run(seed(settings, args.token)) + "\n")
+    sys.stdout.write(asyncio.run(seed(settings, args.token, login=args.login)) + "\n")
     return 0
 
 
