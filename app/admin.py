@@ -76,7 +76,8 @@ async def _run(settings: Settings, action: str, name: str) -> int:
         return 0
     except StoreUnavailable as exc:
         cause = type(exc.__cause__).__name__ if exc.__cause__ is not None else "unavailable"
-        return _refuse(f"the session store is unavailable ({cause}); nothing was changed", 1)
+        # A revoke may have ended some sessions before the store went: running it again finishes the job.
+        return _refuse(f"the session store is unavailable ({cause}); run the command again", 1)
     finally:
         try:
             await store.aclose()

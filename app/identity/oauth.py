@@ -35,6 +35,7 @@ from joserfc.jwt import ClaimsOption
 
 from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
+from app.identity.envelope import opt_seconds
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -322,13 +323,13 @@ def _token_set(data: Mapping[str, Any]) -> TokenSet:
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise TenantProtocolError("token answer is not a Bearer token")
     expires_in = data.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.isdigit():
+    # Some servers send it as a string; only ASCII digits count ("²".isdigit() is true, int() refuses it).
+    if isinstance(expires_in, str) and expires_in.isascii() and expires_in.isdigit():
         expires_in = int(expires_in)
-    if expires_in is not None and (isinstance(expires_in, bool) or not isinstance(expires_in, int | float)):
-        raise TenantProtocolError("token answer with a malformed expires_in")
     return TokenSet(
         access_token=access,
-        expires_in=None if expires_in is None else float(expires_in),
+        # Finite and non-negative, else a protocol error (NaN or a 400-digit number would not be one).
+        expires_in=None if expires_in is None else opt_seconds({"expires_in": expires_in}, "expires_in"),
         refresh_token=_text(data.get("refresh_token")),
         id_token=_text(data.get("id_token")),
     )

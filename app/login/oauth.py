@@ -42,8 +42,9 @@ NONCE_BYTES = 32
 VERIFIER_BYTES = 64
 #: Bound to the purpose: a value sealed for another use (a session record, an index entry) never opens here.
 _ASSOCIATED = b"bff.oauth-login.v1"
-#: A real login cookie is about 330 characters; anything far longer is not ours (and costs no decryption).
-MAX_COOKIE_LENGTH = 1024
+#: A login cookie is about 340 characters plus 4/3 of its return_to; anything longer is not ours (and costs
+#: no decryption). It fits a 2,048-character ASCII return_to and stays under browsers' 4 KB per cookie.
+MAX_COOKIE_LENGTH = 3400
 # What a return_to must not contain anywhere (after the one percent-decoding of any query value): a
 # backslash (browsers read it as a slash), and controls and whitespace U+0000-U+0020 and U+007F (browsers
 # drop tabs and newlines from URLs, which could join "/" and "/evil.example" into "//evil.example").
@@ -154,7 +155,12 @@ class OAuthLoginFlow:
         }
         if pending.nonce is not None:
             params["nonce"] = pending.nonce
-        return self.client.authorize_url(params), self._seal(pending)
+        cookie = self._seal(pending)
+        if len(cookie) > MAX_COOKIE_LENGTH:
+            # A return_to that passes the rule but would not come back (non-ASCII is escaped 6-fold in JSON):
+            # refused now, rather than every callback failing with state_mismatch.
+            raise InvalidRequest()
+        return self.client.authorize_url(params), cookie
 
     def open(self, cookie: str | None) -> PendingLogin | None:
         """The login the cookie carries; ``None`` when missing, tampered, foreign or expired."""

@@ -21,6 +21,7 @@ from app.login.oauth import LoginError, OAuthLoginFlow, local_return_to
 from app.observe.logs import audit
 from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Sessions
 from app.routes.responses import NoStoreRoute, documented_errors, set_cookie
+from app.security.client_ip import limit_key
 from app.sessions.records import Session
 from app.sessions.service import SessionService
 from app.settings import Settings
@@ -112,7 +113,7 @@ async def oauth_login(
     return_to = local_return_to(_single(request, "return_to"))
     try:
         # The same bucket as /auth/login: one client IP's login attempts, whichever mode.
-        await limiter.hit("login-ip", ip, settings.ip_rate_limit)
+        await limiter.hit("login-ip", limit_key(ip), settings.ip_rate_limit)
     except RateLimited:
         metrics.logins.labels(mode="oauth", outcome="rate_limited").inc()
         audit("rate_limited", by="bff", scope="login-ip", mode="oauth")
@@ -208,12 +209,16 @@ async def _revoke(oauth: OAuthClient | None, session: Session) -> None:
     """Best effort: the session ends either way, and the tokens lapse at their own expiry if this fails."""
     if oauth is None:
         return
-    try:
-        if session.refresh_token is not None:
-            await oauth.revoke(session.refresh_token, "refresh_token")
-        await oauth.revoke(session.bearer, "access_token")
-    except TenantError as exc:
-        log.info("token revocation failed", extra={"error": exc.code, "session": session.log_id})
+    # Each on its own: a failed refresh-token revocation must not keep the access token alive too.
+    tokens: list[tuple[str, Literal["refresh_token", "access_token"]]] = [(session.bearer, "access_token")]
+    if session.refresh_token is not None:
+        tokens.insert(0, (session.refresh_token, "refresh_token"))
+    for token, hint in tokens:
+        try:
+            await oauth.revoke(token, hint)
+        except TenantError as exc:
+            extra = {"error": exc.code, "hint": hint, "session": session.log_id}
+            log.info("token revocation failed", extra=extra)
 
 
 # Documented for /auth/logout: an OAuth session's answer.

@@ -28,6 +28,9 @@ from app.observe.logs import audit
 from app.sessions.records import Session
 from app.sessions.service import SessionService
 
+#: Seconds the refresh call leaves of the lock's lease for writing the new tokens.
+LEASE_MARGIN = 2.0
+
 log = logging.getLogger("bff.sessions.refresh")
 
 #: A call whose access token expires within this many seconds refreshes it first (api.md §2).
@@ -103,7 +106,14 @@ class Refresher:
         if current.refresh_token is None or self.oauth is None:
             return await self._until_expiry(current)
         try:
-            tokens = await self.oauth.refresh(current.refresh_token)
+            # httpx's timeout bounds each phase of the call, not the whole: bound it within the lease, so the
+            # lock never lapses while its owner still works (a second refresh with the same token would
+            # end the session at a tenant that rotates refresh tokens and detects reuse).
+            try:
+                async with asyncio.timeout(max(self.lease - LEASE_MARGIN, 1.0)):
+                    tokens = await self.oauth.refresh(current.refresh_token)
+            except TimeoutError as exc:
+                raise TenantTimeout("token refresh took longer than its lease") from exc
         except TokenRejected:
             self._count("refused")
             await self.sessions.delete(current)

@@ -128,6 +128,24 @@ async def test_the_whole_login_call_and_logout(
     assert direct.status_code == 401
 
 
+async def test_a_failed_refresh_token_revocation_still_revokes_the_access_token(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
+) -> None:
+    bff = make_oauth_bff()
+    await oauth_login(browser, bff)
+    assert (await browser.post(f"{bff.url}/api/UPRest/GetUPData", json={})).status_code == 200
+    (upstream,) = [c for c in sim.calls() if c["path"] == "/UPRest/GetUPData"]
+    bearer = upstream["headers"]["authorization"].removeprefix("Bearer ")
+    # The tenant fails the first revocation (the refresh token's) with a 500 page.
+    sim.http.post("/_sim/faults", json={"path": f"/OAuth2/Revoke/{APP}", "status": 500, "times": 1})
+    out = await browser.post(f"{bff.url}/auth/logout")
+    assert out.status_code == 200 and (await browser.get(f"{bff.url}/auth/session")).status_code == 401
+    revokes = [form(c) for c in sim.calls() if c["path"] == f"/OAuth2/Revoke/{APP}"]
+    assert [r["token_type_hint"] for r in revokes] == ["refresh_token", "access_token"]
+    direct = httpx.post(f"{sim.url}/UPRest/GetUPData", json={}, headers={"Authorization": f"Bearer {bearer}"})
+    assert direct.status_code == 401  # the access token was revoked all the same
+
+
 async def test_client_secret_post_sends_the_credentials_in_the_form(
     make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
 ) -> None:
@@ -178,6 +196,39 @@ async def test_the_login_navigation_is_rate_limited_per_client_ip_with_api_login
     assert int(refused.headers["retry-after"]) >= 1
     text = (await browser.get(f"{bff.url}/metrics")).text
     assert re.search(r'bff_logins_total\{mode="oauth",outcome="rate_limited"\} 1\.0', text)
+
+
+async def test_an_ipv6_client_has_one_login_budget_per_64_in_both_modes(
+    make_oauth_bff: OAuthBffFactory, browser: httpx.AsyncClient
+) -> None:
+    # The same bucket as /auth/login (an IPv6 client: its /64, as any host may use any address of it).
+    bff = make_oauth_bff(bff_login_rate_limit="3/60,100/60", bff_trusted_proxies="127.0.0.1/32")
+
+    def sent_from(host: int) -> dict[str, str]:
+        return {"X-Forwarded-For": f"2001:db8:1:2::{host:x}"}
+
+    login = await browser.post(f"{bff.url}/auth/login", json={"username": ALICE}, headers=sent_from(1))
+    assert login.status_code == 200
+    for host in (2, 3):
+        started = await browser.get(f"{bff.url}/auth/oauth/login", headers=sent_from(host))
+        assert started.status_code == 302
+    refused = await browser.get(f"{bff.url}/auth/oauth/login", headers=sent_from(4))
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+    other = await browser.get(f"{bff.url}/auth/oauth/login", headers={"X-Forwarded-For": "2001:db8:1:3::1"})
+    assert other.status_code == 302  # the next /64 is another client
+
+
+async def test_the_longest_return_to_comes_back_and_one_that_cannot_is_refused_at_once(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
+) -> None:
+    bff = make_oauth_bff()
+    longest = "/" + "a" * 2047
+    walk = await oauth_login(browser, bff, return_to=longest)
+    assert walk.callback.status_code == 302 and location(walk.callback) == longest
+    # Within 2,048 characters, but escaped six-fold in the sealed cookie: it would never come back.
+    refused = await browser.get(f"{bff.url}/auth/oauth/login", params={"return_to": "/" + "\u00e9" * 600})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    assert "bff-oauth" not in refused.headers.get("set-cookie", "")
 
 
 async def test_a_login_without_openid_names_the_user_from_userinfo(
