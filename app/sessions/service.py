@@ -331,11 +331,12 @@ class SessionService:
         """The index keys ``name`` leads to: as a tenant user id, and through the user name's alias."""
         user_ids = {name}
         key = "n:" + self.keyring.user_name(name)
-        blob = await self.store.get(key)
-        plain = None if blob is None else unseal(self.keyring.index_keys, blob, self._aad(key))
-        if plain is not None:
+        # Every user who signed in under this name (a federated login may type one name and end as another
+        # user): revoking them all is the safe side of an ambiguous name.
+        for user_field, blob in (await self.store.hgetall(key)).items():
+            plain = unseal(self.keyring.index_keys, blob, self._aad(f"{key}/{user_field}"))
             try:
-                user_ids.add(str(json.loads(plain)["id"]))
+                user_ids.add(str(json.loads(plain or b"")["id"]))
             except (ValueError, KeyError, TypeError):
                 log.warning("unreadable user name entry")
         return sorted({index for user_id in user_ids for index in self._index_keys(user_id)})
@@ -349,9 +350,12 @@ class SessionService:
         return entries
 
     async def _write_name(self, name: str, user_id: str) -> None:
+        """Add ``user_id`` to the users ``name`` leads to (one field per user, named by a keyed hash)."""
         key = "n:" + self.keyring.user_name(name)
-        blob = seal(self.keyring.index_keys[0], json.dumps({"v": 1, "id": user_id}).encode(), self._aad(key))
-        await self.store.set(key, blob, self.max_lifetime)
+        user_field = self.keyring.user_name(user_id)
+        plain = json.dumps({"v": 1, "id": user_id}).encode()
+        blob = seal(self.keyring.index_keys[0], plain, self._aad(f"{key}/{user_field}"))
+        await self.store.hset(key, user_field, blob, min_ttl=self.max_lifetime)
 
     # Internals -------------------------------------------------------------------------------------
 

@@ -553,3 +553,20 @@ async def test_session_and_login_cookies_are_not_interchangeable(
     assert await logins.load(session_cookie) is None
     with pytest.raises(NoLoginInProgress):
         await logins.save(session_cookie, {"n": 2})
+
+
+async def test_a_name_leads_to_every_user_who_signed_in_under_it(
+    harness: Harness, user_factory: UserFactory
+) -> None:
+    # A federated login may type one name and end as another user: the operator's revoke of that name must
+    # not miss the user it was meant for (the last login used to win), so it ends both.
+    sessions = harness.sessions()
+    alice, bob, carol = user_factory("alice"), user_factory("bob"), user_factory("carol")
+    await sessions.create(bearer="a", user=alice, user_agent="UA", ip="10.0.0.1")
+    await sessions.create(bearer="b", user=bob, user_agent="UA", ip="10.0.0.2", login_name=alice["username"])
+    _, kept = await sessions.create(bearer="c", user=carol, user_agent="UA", ip="10.0.0.3")
+    assert len(await sessions.sessions_of_user(alice["username"].upper())) == 2
+    assert await sessions.revoke_user(alice["username"]) == 2
+    assert await sessions.sessions_of_user(alice["username"]) == []
+    assert await sessions.sessions_of_user(bob["id"]) == []
+    assert [info.id for info in await sessions.sessions_of_user(carol["username"])] == [kept.public_id]
