@@ -186,7 +186,7 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 "tenant's own sign-in page, the BFF a confidential client), or `api,oauth`; "
                 "`GET /auth/options` lists them. A mode left out does not exist: without `api`, "
                 "`/auth/login`, `/auth/advance`, `/auth/poll` and `/auth/cancel` answer `404 not_found` "
-                "before reading the body, so no password passes through the BFF; without `oauth`, "
+                "without parsing the body, so no password passes through the BFF; without `oauth`, "
                 "`/auth/oauth/*` do",
                 default="`api`",
                 example="api,oauth",

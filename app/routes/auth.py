@@ -58,8 +58,9 @@ class ApiLoginRoute(NoStoreRoute):
     """A route of the API login (/auth/login, /advance, /poll, /cancel): with ``api`` not among
     ``BFF_LOGIN_MODES`` it answers ``404 not_found``, as the OAuth routes do with ``oauth`` off.
 
-    The check comes before anything else of the route: the body (which may hold a password) is never read,
-    parsed or validated, no rate limit is counted and the tenant is never called.
+    The check comes before anything else of the route: the body (which may hold a password) is never parsed
+    or validated (the size-limit middleware buffers every /auth body, and this one is then dropped), no rate
+    limit is counted and the tenant is never called.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
