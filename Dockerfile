@@ -42,19 +42,23 @@ RUN groupadd --system --gid 10001 bff \
        --shell /usr/sbin/nologin bff
 COPY --from=build /opt/venv /opt/venv
 # BFF_PORT, BFF_WORKERS: read by the command below, not by the app. BFF_TRUSTED_PROXIES feeds both the app's
-# client-IP walk and uvicorn's --forwarded-allow-ips (empty: no proxy is believed).
+# client-IP walk and uvicorn's --forwarded-allow-ips (empty: no proxy is believed). BFF_REVISION: the commit the
+# image was built from, the `revision` label of the bff_build_info metric.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     BFF_ENV=production \
     BFF_PORT=8000 \
     BFF_WORKERS=1 \
-    BFF_TRUSTED_PROXIES=""
+    BFF_TRUSTED_PROXIES="" \
+    BFF_REVISION=$REVISION
 # Nothing is written at run time (pip precompiled the bytecode), so the root filesystem can be read-only.
 WORKDIR /srv
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request as u; u.urlopen('http://127.0.0.1:' + os.environ['BFF_PORT'] + '/healthz', timeout=2)"]
-# sh only to expand the variables; exec hands PID 1 to uvicorn so SIGTERM reaches it directly.
-CMD ["sh", "-c", "exec uvicorn app.main:app --host 0.0.0.0 --port \"$BFF_PORT\" --workers \"$BFF_WORKERS\" --proxy-headers --forwarded-allow-ips \"$BFF_TRUSTED_PROXIES\" --no-server-header --no-access-log --timeout-graceful-shutdown 20"]
+# sh only to expand the variables; exec hands PID 1 to uvicorn so SIGTERM reaches it directly. --log-config: the
+# JSON log config that ships in the package, so uvicorn's own lines (the parent process's start-up and
+# shutdown included, before any app code runs) are JSON like the app's.
+CMD ["sh", "-c", "exec uvicorn app.main:app --log-config /opt/venv/lib/python3.11/site-packages/app/observe/uvicorn_log.json --host 0.0.0.0 --port \"$BFF_PORT\" --workers \"$BFF_WORKERS\" --proxy-headers --forwarded-allow-ips \"$BFF_TRUSTED_PROXIES\" --no-server-header --no-access-log --timeout-graceful-shutdown 20"]

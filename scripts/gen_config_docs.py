@@ -184,7 +184,10 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
             "bff_login_modes": Doc(
                 "comma-separated: `api` (the `/auth/login` steps), `oauth` (authorization code + PKCE at the "
                 "tenant's own sign-in page, the BFF a confidential client), or `api,oauth`; "
-                "`GET /auth/options` lists them",
+                "`GET /auth/options` lists them. A mode left out does not exist: without `api`, "
+                "`/auth/login`, `/auth/advance`, `/auth/poll` and `/auth/cancel` answer `404 not_found` "
+                "without parsing the body, so no password passes through the BFF; without `oauth`, "
+                "`/auth/oauth/*` do",
                 default="`api`",
                 example="api,oauth",
             ),

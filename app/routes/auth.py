@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
@@ -53,14 +53,47 @@ log = logging.getLogger("bff.auth")
 
 router = APIRouter(prefix="/auth", tags=["auth"], route_class=NoStoreRoute)
 
+
+class ApiLoginRoute(NoStoreRoute):
+    """A route of the API login (/auth/login, /advance, /poll, /cancel): with ``api`` not among
+    ``BFF_LOGIN_MODES`` it answers ``404 not_found``, as the OAuth routes do with ``oauth`` off.
+
+    The check comes before anything else of the route: the body (which may hold a password) is never parsed
+    or validated (the size-limit middleware buffers every /auth body, and this one is then dropped), no rate
+    limit is counted and the tenant is never called.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def api_login_only(request: Request) -> Response:
+            if not request.app.state.settings.api_login_enabled:
+                return error_response(NotFound())
+            return await handler(request)
+
+        return api_login_only
+
+
+def _api_login_post(path: str, **options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``@router.post(path, **options)`` as an :class:`ApiLoginRoute`."""
+
+    def add(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+        router.add_api_route(path, endpoint, methods=["POST"], route_class_override=ApiLoginRoute, **options)
+        return endpoint
+
+    return add
+
+
 _UPSTREAM = {
     502: "upstream_unavailable or upstream_protocol_error",
     503: "store_unavailable, with Retry-After",
     504: "upstream_timeout",
 }
+_MODE_OFF = "not_found: the api login mode is off (BFF_LOGIN_MODES without api)"
 _LOGIN_ERRORS = documented_errors(
     {
         401: "login_failed: wrong answer, unknown user, locked account or expired login, all alike",
+        404: _MODE_OFF,
         409: "no_login_in_progress",
         429: "rate_limited, with retry_after and Retry-After",
         **_UPSTREAM,
@@ -142,7 +175,7 @@ class LoginDesk:
 Desk = Annotated[LoginDesk, Depends()]
 
 
-@router.post(
+@_api_login_post(
     "/login",
     response_model=Step,
     response_model_exclude_none=True,
@@ -167,7 +200,7 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     return step
 
 
-@router.post(
+@_api_login_post(
     "/advance",
     response_model=Step,
     response_model_exclude_none=True,
@@ -180,7 +213,7 @@ async def advance(body: AdvanceRequest, desk: Desk) -> Response:
     return await _run(desk, handle, state, desk.flow.advance(state, body.mechanism, answer=answer))
 
 
-@router.post(
+@_api_login_post(
     "/poll",
     response_model=Step,
     response_model_exclude_none=True,
@@ -192,11 +225,11 @@ async def poll(desk: Desk, body: EmptyRequest | None = None) -> Response:
     return await _run(desk, handle, state, desk.flow.poll(state))
 
 
-@router.post(
+@_api_login_post(
     "/cancel",
     status_code=204,
     summary="Abandon the login in progress (CleanupAuthentication at the tenant)",
-    responses=documented_errors({503: _UPSTREAM[503]}),
+    responses=documented_errors({404: _MODE_OFF, 503: _UPSTREAM[503]}),
 )
 async def cancel(desk: Desk, body: EmptyRequest | None = None) -> Response:
     response = Response(status_code=204)

@@ -160,3 +160,10 @@ def test_redis_command_and_healthcheck_work_on_a_real_redis(compose: dict[str, A
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_production_bff_serves_metrics_on_a_port_it_does_not_publish(compose: dict[str, Any]) -> None:
+    bff = compose["services"]["bff"]
+    port = bff["environment"]["BFF_METRICS_PORT"]
+    assert port == "9100" and port in bff["expose"]
+    assert not [p for p in bff["ports"] if str(p).rsplit(":", 1)[-1] == port]

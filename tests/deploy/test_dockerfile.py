@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib.util
+import json
 import re
 import shutil
 import subprocess
@@ -165,3 +166,30 @@ def test_dockerignore_keeps_secrets_out_and_the_sources_in() -> None:
     ]
     for source in copied:
         assert not _ignored(source, patterns), f"{source} is COPYed but .dockerignore drops it"
+
+
+def test_command_logs_json_with_the_log_config_that_ships_in_the_package() -> None:
+    image = Dockerfile.read(BFF)
+    script = image.final.cmd()[-1]
+    match = re.search(r"--log-config (\S+)", script)
+    assert match, "uvicorn needs --log-config, or its parent process logs plain text"
+    path = match.group(1)
+    # The file of the installed package inside the runtime venv, for the base image's Python.
+    python = re.match(r"python:(\d+\.\d+)-", image.args["PYTHON_IMAGE"])
+    assert python is not None
+    site = f"/opt/venv/lib/python{python.group(1)}/site-packages/"
+    assert path == site + "app/observe/uvicorn_log.json"
+    shipped = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "uvicorn_log.json" in shipped["app.observe"]
+    config = json.loads((ROOT / "app" / "observe" / "uvicorn_log.json").read_text())
+    assert config["formatters"]["json"]["()"] == "app.observe.logs.JsonFormatter"
+
+
+def test_the_revision_build_arg_reaches_bff_build_info() -> None:
+    final = Dockerfile.read(BFF).final
+    assert any(a.rest.startswith("REVISION") for a in final.all("ARG"))
+    # The app reads BFF_REVISION (a setting) into bff_build_info's revision label.
+    assert dict(final.env())["BFF_REVISION"] == "$REVISION"
+    from app.settings import Settings
+
+    assert "bff_revision" in Settings.model_fields

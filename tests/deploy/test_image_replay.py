@@ -4,10 +4,13 @@ No Docker engine runs here, so this test does what the Dockerfile does with the 
 the wheel from exactly the files the build stage copies, installs it into a venv holding only the runtime
 dependency closure, makes everything read-only, and starts the Dockerfile's own CMD with its own ENV as the
 ``nobody`` user against a real Redis. A drift in the Dockerfile (CMD, ENV, HEALTHCHECK) is a drift here too.
+Every line the command writes must be JSON, uvicorn's parent process included (its ``--log-config``), and the
+``REVISION`` build argument must reach ``bff_build_info`` (``ENV BFF_REVISION=$REVISION``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,12 +26,14 @@ import httpx
 import pytest
 from packaging.markers import default_environment
 
-from tests.deploy.dockerfile import ROOT, Dockerfile
+from tests.deploy.dockerfile import ROOT, Dockerfile, Stage
 from tests.deploy.replay import base_python, build_wheel, copy_build_context, make_runtime_venv
 from tests.deploy.test_lock import parse_lock
 from tests.support.ports import free_port
 
 SECRET = "replay-secret-" + "s" * 40
+#: What `make image` would pass as --build-arg REVISION (the commit).
+REVISION = "0123456789abcdef0123456789abcdef01234567"
 #: The address a trusted proxy connects from in this test; 127.0.0.1 stays an untrusted client.
 PROXY_ADDRESS = "127.0.0.2"
 
@@ -40,14 +45,52 @@ def as_nobody(argv: list[str]) -> list[str]:
     return ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", *argv]
 
 
-def image_env(stage_env: list[tuple[str, str]], venv: Path, overrides: dict[str, str]) -> dict[str, str]:
-    """The Dockerfile's ENV applied in order over a minimal base, with /opt/venv mapped to ``venv``."""
+def build_args(stage: Stage, given: dict[str, str]) -> dict[str, str]:
+    """The stage's ``ARG`` values as ``docker build --build-arg`` leaves them: ``given``, else the default."""
+    args = {}
+    for instruction in stage.all("ARG"):
+        name, _, default = instruction.rest.partition("=")
+        args[name] = given.get(name, default.strip('"'))
+    return args
+
+
+def image_env(
+    stage_env: list[tuple[str, str]],
+    venv: Path,
+    overrides: dict[str, str],
+    args: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """The Dockerfile's ENV applied in order over a minimal base, with /opt/venv mapped to ``venv``.
+
+    ``$NAME`` in a value is an earlier ENV or one of ``args`` (the build arguments, which are not exported).
+    """
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
+    known = {**env, **(args or {})}
     for name, value in stage_env:
-        value = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: env.get(m.group(1) or m.group(2), ""), value)
-        env[name] = value.replace("/opt/venv", str(venv))
+        value = re.sub(r"\$(\w+)|\$\{(\w+)\}", lambda m: known.get(m.group(1) or m.group(2), ""), value)
+        env[name] = known[name] = value.replace("/opt/venv", str(venv))
     env.update(overrides)
     return env
+
+
+def image_cmd(stage: Stage, venv: Path) -> list[str]:
+    """The stage's CMD with /opt/venv (e.g. in the --log-config path) mapped to ``venv``."""
+    return [part.replace("/opt/venv", str(venv)) for part in stage.cmd()]
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    """Every non-empty line of ``output`` as a JSON object; the first line that is not one fails the test."""
+    records = []
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            pytest.fail(f"a line the image's command wrote is not JSON: {line[:300]!r}")
+        assert isinstance(record, dict), line[:300]
+        records.append(record)
+    return records
 
 
 def children_of(pid: int) -> list[int]:
@@ -123,11 +166,13 @@ def test_the_image_recipe_runs_as_non_root_from_a_read_only_venv(shared_tmp: Pat
             # Readiness checks Redis and config only; nothing here calls the tenant.
             "CYBERARK_TENANT_URL": "https://tenant.invalid",
         },
+        build_args(final, {"REVISION": REVISION}),
     )
     assert env["BFF_ENV"] == "production", "the image must default to production's guards"
+    assert env["BFF_REVISION"] == REVISION
     log = (shared_tmp / "server.log").open("wb")
     server = subprocess.Popen(
-        as_nobody(final.cmd()),
+        as_nobody(image_cmd(final, venv)),
         env=env,
         cwd=workdir,
         stdout=log,
@@ -160,12 +205,24 @@ def test_the_image_recipe_runs_as_non_root_from_a_read_only_venv(shared_tmp: Pat
         assert refused.status_code == 403 and refused.json()["error"] == "origin"
 
         assert "server" not in ready.headers, "--no-server-header"
+
+        # The build argument REVISION, through ENV BFF_REVISION, labels bff_build_info (no metrics port is
+        # set here, so /metrics is on the main port).
+        scraped = httpx.get(f"{base}/metrics", timeout=5).text
+        build_info = re.search(r"^bff_build_info\{(.*)\} 1\.0$", scraped, re.MULTILINE)
+        assert build_info and f'revision="{REVISION}"' in build_info.group(1), scraped[:2000]
     finally:
         _stop(server)
         log.close()
     assert server.returncode == 0, (shared_tmp / "server.log").read_text()[-3000:]
     output = (shared_tmp / "server.log").read_text()
     assert SECRET not in output and redis_url not in output
+    # Every line is JSON: the parent process's start-up and shutdown (before and after any app code) as well
+    # as each worker's, which only the --log-config of the command makes JSON.
+    messages = [str(record.get("message", "")) for record in json_lines(output)]
+    for said in ("Started parent process", "Uvicorn running on", "Application startup complete", "started"):
+        assert any(m.startswith(said) for m in messages), (said, messages)
+    assert any(m.startswith("Stopping parent process") for m in messages), messages
 
 
 def _stop(server: subprocess.Popen[bytes]) -> None:

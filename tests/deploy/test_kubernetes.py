@@ -292,6 +292,62 @@ def test_config_is_a_valid_production_configuration_once_the_secret_is_real(k8s:
     assert str(settings.cyberark_tenant_url).startswith("https://")
 
 
+#: ``# NAME=value`` (an env file) or ``# - NAME=value`` (a configMapGenerator literal): a setting left for the
+#: operator to uncomment.
+COMMENTED = re.compile(r"^\s*#\s*(?:-\s+)?([A-Z][A-Z0-9_]*)=(.*)$", re.MULTILINE)
+CONFIG_FILES = [
+    Path("base") / "config.env",
+    EXAMPLE / "kustomization.yaml",
+]
+SECRET_FILE = EXAMPLE / "secret.env.example"
+
+
+def commented(relative: Path) -> dict[str, str]:
+    return dict(COMMENTED.findall((FOLDER / relative).read_text()))
+
+
+def test_commented_settings_name_known_variables() -> None:
+    for relative in [*CONFIG_FILES, SECRET_FILE]:
+        names = set(commented(relative))
+        assert names <= container_vars(), (str(relative), names - container_vars())
+
+
+def test_operators_find_the_login_modes_and_the_newer_settings(k8s: dict[str, Resource]) -> None:
+    offered = set(env_of(k8s)) | {name for r in CONFIG_FILES for name in commented(r)}
+    for name in (
+        "BFF_LOGIN_MODES",
+        "BFF_PUBLIC_URL",
+        "CYBERARK_OAUTH_APP_ID",
+        "CYBERARK_OAUTH_CLIENT_ID",
+        "CYBERARK_OAUTH_SCOPE",
+        "CYBERARK_OAUTH_CLIENT_AUTH",
+        "BFF_MAX_SESSIONS_PER_USER",
+        "BFF_SESSION_CACHE",
+        "BFF_MAX_BODY_BYTES",
+        "BFF_PROXY_PREREAD_BYTES",
+        "BFF_PROXY_BODY_TIMEOUT",
+        "BFF_PROXY_MAX_IN_FLIGHT",
+    ):
+        assert name in offered, name
+    # The client secret belongs in the Secret, and only there.
+    assert "CYBERARK_OAUTH_CLIENT_SECRET" in commented(SECRET_FILE)
+    assert "CYBERARK_OAUTH_CLIENT_SECRET" not in offered
+    assert env_of(k8s)["BFF_LOGIN_MODES"] == "api"
+
+
+def test_the_oauth_lines_uncommented_are_a_valid_production_configuration(k8s: dict[str, Resource]) -> None:
+    env = dict(env_of(k8s))
+    for relative in CONFIG_FILES:
+        env.update(commented(relative))  # the overlay's lines after the base's, as kustomize merges them
+    env.update(commented(SECRET_FILE))
+    env.update({"BFF_SESSION_SECRETS": "f" * 64, "CYBERARK_OAUTH_CLIENT_SECRET": "a-real-secret"})
+    settings = settings_from(env)
+    assert settings.bff_env == "production" and settings.bff_login_modes == ["api", "oauth"]
+    # The redirect URI the tenant app must list is on the Ingress's own host.
+    hosts = [rule["host"] for rule in k8s["Ingress"]["spec"]["rules"]]
+    assert settings.oauth_redirect_uri == f"https://{hosts[0]}/auth/oauth/callback"
+
+
 # --- the renderer itself ---
 
 
