@@ -23,14 +23,12 @@ from collections.abc import Callable
 
 import aiohttp
 from aiohttp import hdrs
-from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
     BFFError,
     BodyTimeout,
     BodyTooLarge,
-    Header,
     InvalidRequest,
     NotAllowed,
     RateLimited,
@@ -48,13 +46,13 @@ from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.upstream import Upstream
-from app.routes.responses import clear_cookie
 from app.security.allowlist import AllowList
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
     request_headers_for_upstream,
     response_headers_for_browser,
 )
+from app.sessions.cookies import clear_session_cookie
 from app.sessions.refresh import Refresher
 from app.sessions.service import Session, SessionService
 from app.settings import Settings
@@ -102,7 +100,7 @@ class Proxy:
         self.in_flight: dict[str, int] = {}
         self.metrics = metrics
         self._cookie_name = settings.cookie_name.encode("latin-1")
-        self._clear_cookie = _clear_cookie_header(settings)
+        self._clear_cookie = clear_session_cookie(settings)
         self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
         self._sessions: SessionService | None = None
         self._upstream: Upstream | None = None
@@ -388,13 +386,3 @@ class _translated:
             raise TenantTimeout("tenant answer stalled") from exc
         if isinstance(exc, aiohttp.ClientError):
             raise TenantUnavailable(f"tenant answer broke off: {type(exc).__name__}") from exc
-
-
-def _clear_cookie_header(settings: Settings) -> Header:
-    """The Set-Cookie that removes the session cookie, spelled exactly as the /auth routes spell it."""
-    response = Response()
-    clear_cookie(response, settings, settings.cookie_name)
-    for name, value in response.raw_headers:
-        if name == b"set-cookie":
-            return name, value
-    raise RuntimeError("clear_cookie set no cookie")
