@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.settings import Network, Settings
 
 if TYPE_CHECKING:
+    import aiohttp
     from opentelemetry.trace import Tracer, TracerProvider
 
     from app.identity.client import TenantClient
@@ -156,7 +157,10 @@ def _route_template(scope: Scope) -> str:
 
 
 class TracedUpstream:
-    """The proxy's :class:`~app.proxy.upstream.Upstream` with a CLIENT span and ``traceparent`` per call."""
+    """The proxy's :class:`~app.proxy.upstream.Upstream` with a CLIENT span and ``traceparent`` per call.
+
+    A :class:`~app.proxy.upstream.ProxyUpstream`: it has the two methods the proxy calls.
+    """
 
     def __init__(self, upstream: Upstream, tracing: Tracing) -> None:
         self.inner = upstream
@@ -176,7 +180,7 @@ class TracedUpstream:
         headers: list[tuple[str, str]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> Any:
+    ) -> aiohttp.ClientResponse:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         attributes = {"http.request.method": method, "http.route": "/api/{path}", "bff.tenant.call": "proxy"}

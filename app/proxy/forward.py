@@ -2,24 +2,24 @@
 
 Example::
 
-    proxy = Proxy(settings, metrics)
+    proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))
     await proxy.open(sessions)          # in the lifespan: the aiohttp client starts with the event loop
     await proxy.handle(scope, receive, send)   # for a request under /api/
     await proxy.aclose()
 
-The way through is short and one-directional (design.md): refuse what the allow-list does not name before
-anything else (no Redis, nothing upstream), then the session, then the tenant. Errors raised before the answer
+The way through is short and one-directional (design.md): the guards (checks on the scope alone, given by
+app/main.py), then refuse what the allow-list does not name before anything else (no Redis, nothing
+upstream), then the session, then the tenant. Errors raised before the answer
 starts become the documented JSON; once the answer has started, a failure can only cut the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 from aiohttp import hdrs
@@ -45,7 +45,7 @@ from app.observe.metrics import Metrics
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
-from app.proxy.upstream import Upstream
+from app.proxy.upstream import ProxyUpstream, Upstream
 from app.security.allowlist import AllowList
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
@@ -87,10 +87,13 @@ Guard = Callable[[Scope], BFFError | None]
 
 
 class Proxy:
-    """The /api data plane for one app: ``Proxy(settings, metrics)``, opened and closed by the lifespan."""
+    """The /api data plane for one app: ``Proxy(settings, metrics, guards=...)``, opened by the lifespan."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, *, guards: Sequence[Guard] = ()) -> None:
         self.settings = settings
+        #: Run first, in order, on every call: the first error is the answer (the checks the app's middleware
+        #: runs for its other routes, as function calls rather than layers on the hot path).
+        self.guards = tuple(guards)
         self.allow = AllowList.from_text(settings.bff_proxy_allow)
         self.max_body = settings.bff_max_body_bytes
         self.preread = settings.bff_proxy_preread_bytes
@@ -103,15 +106,16 @@ class Proxy:
         self._clear_cookie = clear_session_cookie(settings)
         self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
         self._sessions: SessionService | None = None
-        self._upstream: Upstream | None = None
+        self._upstream: ProxyUpstream | None = None
         self._refresher: Refresher | None = None
         self._deadlines: Deadlines | None = None
         self._loop_time: Callable[[], float] = time.monotonic  # the serving loop's clock, once open
-        #: The middleware checks the app runs here instead of as layers (ProxyFirstFastAPI.build_api_stack).
-        self.guards: tuple[Guard, ...] = ()
 
     async def open(
-        self, sessions: SessionService, upstream: Upstream | None = None, refresher: Refresher | None = None
+        self,
+        sessions: SessionService,
+        upstream: ProxyUpstream | None = None,
+        refresher: Refresher | None = None,
     ) -> None:
         """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
         self._sessions = sessions
@@ -121,7 +125,6 @@ class Proxy:
         loop = asyncio.get_running_loop()
         self._deadlines = Deadlines(loop)
         self._loop_time = loop.time
-        tune_collector()
 
     async def aclose(self) -> None:
         if self._upstream is not None:
@@ -129,7 +132,7 @@ class Proxy:
             self._upstream = None
 
     @property
-    def upstream(self) -> Upstream:
+    def upstream(self) -> ProxyUpstream:
         if self._upstream is None:
             raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
         return self._upstream
@@ -337,22 +340,6 @@ class Proxy:
         await self._sessions.delete(session)
         audit("session_expired", session=session.log_id, reason=reason)
         raise SessionExpired()
-
-
-#: Allocations (minus deallocations) of container objects between two young-generation collections. A
-#: proxied call allocates several hundred and frees nearly all of them by reference counting, so Python's
-#: default (700) collects about once per call, finding next to nothing; at 10,000 the young collections are
-#: ~14x rarer (callgrind: 2% fewer instructions per call). Cycles still die, a little later.
-YOUNG_COLLECTION_THRESHOLD = 10_000
-
-
-def tune_collector() -> None:
-    """Set the process's garbage collector for serving (idempotent; called when the proxy opens)."""
-    # Everything built at start-up lives as long as the process: moving it out of the collector's reach
-    # keeps full collections short, and so the latency spikes (p99) they cause under load.
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
@@ -36,6 +37,22 @@ KEEPALIVE_SECONDS = 30.0
 _NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 
 Body = bytes | AsyncIterable[bytes] | None
+
+
+class ProxyUpstream(Protocol):
+    """What the proxy needs of its tenant client: :class:`Upstream`, or a wrapper of one (tracing's)."""
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: Body = None,
+        base_url: str | None = None,
+    ) -> aiohttp.ClientResponse: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Upstream:
