@@ -32,13 +32,14 @@ from starlette.types import ASGIApp
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.identity.oauth import OAuthClient
+from app.identity.upstream import Upstream
 from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
-from app.proxy import Proxy, ProxyFirstFastAPI, Upstream
+from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -34,18 +33,16 @@ from app.errors import (
     RateLimited,
     SessionExpired,
     TenantError,
-    TenantTimeout,
-    TenantUnavailable,
     Unauthenticated,
     send_error,
 )
-from app.identity.envelope import is_token_rejection
+from app.identity.envelope import rejects_token
+from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream, translated
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
-from app.proxy.upstream import ProxyUpstream, Upstream
 from app.security.allowlist import AllowList
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
@@ -62,15 +59,9 @@ log = logging.getLogger("bff.proxy")
 #: Answers up to this size are read whole before the browser gets anything, so a token-rejection body can
 #: still become 401 session_expired; larger ones stream from their first 64 KiB on.
 PEEK_BYTES = 64 * 1024
-NATIVE_CLIENT = [("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true")]
 # The BFF's own server stamps Date and Server, and the access layer sets X-Request-ID: the tenant's copies
 # would be second values of single-valued fields.
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
-# Cheap filter before parsing JSON: only a body whose "success" key is followed by false can be a token
-# rejection. The key is found with bytes.find (a skipping search; CyberArk writes it first) and the rest is
-# matched there: a regex search would test every byte of the answer.
-_SUCCESS_KEY = b'"success"'
-_IS_FALSE = re.compile(rb"\s*:\s*false")
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
 #: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
 #: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
@@ -162,7 +153,7 @@ class Proxy:
             content = response.content
             chunks: list[bytes] = []
             size = 0
-            with _translated():
+            with translated():
                 while True:
                     chunk = await content.readany()
                     if chunk:
@@ -176,7 +167,7 @@ class Proxy:
             if done and chunks:
                 # The check reads what the tenant meant: a compressed rejection is still a rejection.
                 encoding = response.headers.get(hdrs.CONTENT_ENCODING)
-                if _rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
+                if rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
                     await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
@@ -192,7 +183,7 @@ class Proxy:
             for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
-                with _translated():
+                with translated():
                     async for chunk in content.iter_any():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
@@ -346,30 +337,3 @@ def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
     """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
     plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
     return [plain] if plain is not None else []
-
-
-def _rejects_token(chunks: list[bytes]) -> bool:
-    if not chunks:
-        return False
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    at = body.find(_SUCCESS_KEY)
-    while at != -1:
-        if _IS_FALSE.match(body, at + len(_SUCCESS_KEY)):
-            return is_token_rejection(body)
-        at = body.find(_SUCCESS_KEY, at + len(_SUCCESS_KEY))
-    return False
-
-
-class _translated:
-    """Turns aiohttp's read failures into the tenant errors (a plain class: cheaper than contextmanager)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            return
-        if isinstance(exc, TimeoutError):
-            raise TenantTimeout("tenant answer stalled") from exc
-        if isinstance(exc, aiohttp.ClientError):
-            raise TenantUnavailable(f"tenant answer broke off: {type(exc).__name__}") from exc

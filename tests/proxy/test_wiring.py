@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 import pytest
 
+from app.identity.upstream import Upstream
 from app.main import YOUNG_COLLECTION_THRESHOLD, create_app
 from app.observe.access import AccessMiddleware
 from app.observe.metrics import Metrics
-from app.proxy import Proxy, ProxyFirstFastAPI, Upstream
+from app.proxy import Proxy, ProxyFirstFastAPI
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.settings import Settings
