@@ -9,8 +9,8 @@ Example::
 
 The way through is short and one-directional (design.md): the guards (checks on the scope alone, given by
 app/main.py), then refuse what the allow-list does not name before anything else (no Redis, nothing
-upstream), then the session, then the tenant. Errors raised before the answer
-starts become the documented JSON; once the answer has started, a failure can only cut the connection.
+upstream), then the session, then the tenant (its client: app/identity/upstream.py). Errors raised before the
+answer starts become the documented JSON; once the answer has started, a failure can only cut the connection.
 """
 
 from __future__ import annotations
