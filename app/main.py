@@ -1,8 +1,12 @@
-"""The app factory: ``create_app(settings)`` wires routers, middleware and the lifespan.
+"""The app factory: ``create_app(settings)`` wires the two entry points, their middleware and the lifespan.
 
 Example::
 
     app = create_app(Settings(bff_cookie_secure=False))
+
+Two siblings serve the app: ``proxy/`` takes ``/api`` (inside the access log and tracing, with the header
+budget and CSRF/Origin checks as its guards), and FastAPI's routers (``routes/``) take ``/auth`` and the ops
+routes, behind the same checks as middleware.
 
 ``app`` (module level) is what ``uvicorn app.main:app`` serves: it reads its settings from the environment
 and, on a bad setting, prints one line naming the variable and exits with status 2.
@@ -11,6 +15,7 @@ and, on a bad setting, prints one line naming the variable and exits with status
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -22,22 +27,24 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.identity.oauth import OAuthClient
+from app.identity.upstream import Upstream
 from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
-from app.proxy import Proxy, ProxyFirstFastAPI, Upstream
+from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
-from app.security.csrf import CsrfOriginMiddleware
-from app.security.limits import RequestLimitsMiddleware
+from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
+from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
@@ -63,13 +70,23 @@ def create_app(
     """
     settings = settings or load_settings_or_exit()
     metrics = Metrics(revision=settings.bff_revision)
-    proxy = Proxy(settings, metrics)
     # Off: opentelemetry is never imported and nothing joins the request path.
     tracing = None
     if settings.bff_otel_enabled:
         from app.observe.tracing import Tracing
 
         tracing = Tracing.from_settings(settings, tracer_provider)
+    allowed_origins = frozenset(settings.bff_allowed_origins)
+
+    # /api: the proxy runs the header budget and then the CSRF/Origin check itself, as function calls (the
+    # order the middleware below runs them in for every other route), inside the access log and tracing.
+    guards = (HeaderBudget().refusal, CsrfOriginCheck(allowed_origins).refusal)
+    proxy = Proxy(settings, metrics, guards=guards)
+    api: ASGIApp = AccessMiddleware(proxy.handle, metrics=metrics)
+    if tracing is not None:
+        from app.observe.tracing import TracingMiddleware
+
+        api = TracingMiddleware(api, tracing=tracing)
     production = settings.bff_env == "production"
 
     @asynccontextmanager
@@ -119,7 +136,7 @@ def create_app(
             count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
         )
         upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
-        await proxy.open(app.state.sessions, upstream, refresher=refresher)  # type: ignore[arg-type]
+        await proxy.open(app.state.sessions, upstream, refresher=refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -133,6 +150,7 @@ def create_app(
                 "login_modes": ",".join(settings.bff_login_modes),
             },
         )
+        tune_collector()
         # Start-up does not wait for Redis (readiness does), but an unreachable one is said at once.
         store_check = asyncio.create_task(_check_store(store))
         try:
@@ -148,9 +166,9 @@ def create_app(
             if tracing is not None:
                 tracing.shutdown()
 
-    # /api/* goes to the proxy inside the middleware below, ahead of FastAPI's routing.
+    # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
     app = ProxyFirstFastAPI(
-        proxy=proxy,
+        api=api,
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -176,7 +194,7 @@ def create_app(
         app.mount("/", StaticHeaders(spa), name="static")
 
     # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.
-    app.add_middleware(CsrfOriginMiddleware, allowed_origins=frozenset(settings.bff_allowed_origins))
+    app.add_middleware(CsrfOriginMiddleware, allowed_origins=allowed_origins)
     app.add_middleware(RequestLimitsMiddleware)
     app.add_middleware(AccessMiddleware, metrics=metrics)
     if tracing is not None:
@@ -216,6 +234,22 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+#: Allocations (minus deallocations) of container objects between two young-generation collections. A
+#: proxied call allocates several hundred and frees nearly all of them by reference counting, so Python's
+#: default (700) collects about once per call, finding next to nothing; at 10,000 the young collections are
+#: ~14x rarer (callgrind: 2% fewer instructions per call). Cycles still die, a little later.
+YOUNG_COLLECTION_THRESHOLD = 10_000
+
+
+def tune_collector() -> None:
+    """Set the process's garbage collector for serving (idempotent; called at the end of start-up)."""
+    # Everything built at start-up lives as long as the process: moving it out of the collector's reach
+    # keeps full collections short, and so the latency spikes (p99) they cause under load.
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
 
 
 async def _check_store(store: Store) -> None:

@@ -32,6 +32,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from app.security.allowlist import parse_rules
+
 log = logging.getLogger("bff.settings")
 
 #: Where ``python -m simulator`` and ``make run`` put the built-in tenant simulator.
@@ -270,8 +272,6 @@ class Settings(BaseSettings):
     @field_validator("bff_proxy_allow")
     @classmethod
     def _proxy_allow(cls, value: str) -> str:
-        from app.security.allowlist import parse_rules
-
         parse_rules(value)
         return value
 

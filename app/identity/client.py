@@ -47,6 +47,7 @@ from app.identity.results import (
     parse_whoami,
     parse_whoami_user,
 )
+from app.identity.upstream import NATIVE_CLIENT, tls_context
 from app.observe.request_context import current_request_id
 
 if TYPE_CHECKING:
@@ -67,7 +68,6 @@ OOB_IDP_HEADERS = {"OobIdPAuth": "true"}
 
 #: PodFqdn redirects followed by :meth:`TenantClient.start` before it gives up.
 MAX_POD_HOPS = 2
-NATIVE_CLIENT_HEADERS = {"X-IDAP-NATIVE-CLIENT": "true", "X-CENTRIFY-NATIVE-CLIENT": "true"}
 JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 DEFAULT_LIMITS = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
 
@@ -109,7 +109,7 @@ class TenantClient:
             # httpx 0.28 deprecates verify=<path>; build the context it would have built.
             verify = ssl.create_default_context(cafile=verify)
         self._http = httpx.AsyncClient(
-            headers=NATIVE_CLIENT_HEADERS,
+            headers=NATIVE_CLIENT,
             cookies=empty_jar(),
             timeout=httpx.Timeout(timeout),
             limits=limits,
@@ -123,12 +123,11 @@ class TenantClient:
         cls, settings: Settings, *, observe: Callable[[str, float], None] | None = None
     ) -> TenantClient:
         """A client for ``CYBERARK_TENANT_URL`` with the configured tenant id, timeout and CA bundle."""
-        ca = settings.cyberark_ca_bundle
         return cls(
             settings.tenant_url,
             tenant_id=settings.cyberark_tenant_id,
             timeout=settings.cyberark_timeout,
-            verify=str(ca) if ca is not None else True,
+            verify=tls_context(settings) or True,
             observe=observe,
         )
 

@@ -7,6 +7,7 @@ Anything else (HTML, a 404 page, truncated or non-JSON bodies, wrong types) is a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,11 @@ from app.errors import TenantProtocolError
 
 #: A login reply larger than this is not the tenant's protocol (packages are a few kB).
 MAX_ENVELOPE_BYTES = 1024 * 1024
+# Cheap filter before parsing JSON: only a body whose "success" key is followed by false can be a token
+# rejection. The key is found with bytes.find (a skipping search; CyberArk writes it first) and the rest is
+# matched there: a regex search would test every byte of the answer.
+_SUCCESS_KEY = b'"success"'
+_IS_FALSE = re.compile(rb"\s*:\s*false")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,19 @@ def is_token_rejection(body: bytes) -> bool:
     except (ValueError, RecursionError):
         return False
     return isinstance(data, dict) and data.get("success") is False and data.get("Result") is None
+
+
+def rejects_token(chunks: list[bytes]) -> bool:
+    """:func:`is_token_rejection` for an answer held in ``chunks``, parsing only a body that could be one."""
+    if not chunks:
+        return False
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    at = body.find(_SUCCESS_KEY)
+    while at != -1:
+        if _IS_FALSE.match(body, at + len(_SUCCESS_KEY)):
+            return is_token_rejection(body)
+        at = body.find(_SUCCESS_KEY, at + len(_SUCCESS_KEY))
+    return False
 
 
 # Typed field access: every read of a tenant field goes through one of these, so a wrong type is always

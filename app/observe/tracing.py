@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,10 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.settings import Network, Settings
 
 if TYPE_CHECKING:
+    import aiohttp
     from opentelemetry.trace import Tracer, TracerProvider
 
     from app.identity.client import TenantClient
-    from app.proxy.upstream import Body, Upstream
+    from app.identity.upstream import Body, Upstream
 
 
 class Tracing:
@@ -156,7 +156,10 @@ def _route_template(scope: Scope) -> str:
 
 
 class TracedUpstream:
-    """The proxy's :class:`~app.proxy.upstream.Upstream` with a CLIENT span and ``traceparent`` per call."""
+    """The proxy's :class:`~app.identity.upstream.Upstream` with a CLIENT span and ``traceparent`` per call.
+
+    A :class:`~app.identity.upstream.ProxyUpstream`: it has the two methods the proxy calls.
+    """
 
     def __init__(self, upstream: Upstream, tracing: Tracing) -> None:
         self.inner = upstream
@@ -176,7 +179,7 @@ class TracedUpstream:
         headers: list[tuple[str, str]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> Any:
+    ) -> aiohttp.ClientResponse:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         attributes = {"http.request.method": method, "http.route": "/api/{path}", "bff.tenant.call": "proxy"}
@@ -238,9 +241,9 @@ def traced_tenant_client(
 ) -> TenantClient:
     """``TenantClient.from_settings`` with a traced transport (same CA bundle, timeout and pool limits)."""
     from app.identity.client import DEFAULT_LIMITS, TenantClient
+    from app.identity.upstream import tls_context
 
-    ca = settings.cyberark_ca_bundle
-    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=str(ca)) if ca is not None else True
+    verify = tls_context(settings) or True
     transport = tracing.transport(httpx.AsyncHTTPTransport(verify=verify, limits=DEFAULT_LIMITS))
     return TenantClient(
         settings.tenant_url,

@@ -1,7 +1,6 @@
-"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI, aiohttp to the tenant."""
+"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI (its aiohttp client: identity/)."""
 
 from app.proxy.forward import Proxy
-from app.proxy.middleware import ProxyFirstFastAPI
-from app.proxy.upstream import Upstream
+from app.proxy.mount import ProxyFirstFastAPI
 
-__all__ = ["Proxy", "ProxyFirstFastAPI", "Upstream"]
+__all__ = ["Proxy", "ProxyFirstFastAPI"]

@@ -2,59 +2,54 @@
 
 Example::
 
-    proxy = Proxy(settings, metrics)
+    proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))
     await proxy.open(sessions)          # in the lifespan: the aiohttp client starts with the event loop
     await proxy.handle(scope, receive, send)   # for a request under /api/
     await proxy.aclose()
 
-The way through is short and one-directional (design.md): refuse what the allow-list does not name before
-anything else (no Redis, nothing upstream), then the session, then the tenant. Errors raised before the answer
-starts become the documented JSON; once the answer has started, a failure can only cut the connection.
+The way through is short and one-directional (design.md): the guards (checks on the scope alone, given by
+app/main.py), then refuse what the allow-list does not name before anything else (no Redis, nothing
+upstream), then the session, then the tenant (its client: app/identity/upstream.py). Errors raised before the
+answer starts become the documented JSON; once the answer has started, a failure can only cut the connection.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import aiohttp
 from aiohttp import hdrs
-from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
     BFFError,
     BodyTimeout,
     BodyTooLarge,
-    Header,
     InvalidRequest,
     NotAllowed,
     RateLimited,
     SessionExpired,
     TenantError,
-    TenantTimeout,
-    TenantUnavailable,
     Unauthenticated,
     send_error,
 )
-from app.identity.envelope import is_token_rejection
+from app.identity.envelope import rejects_token
+from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream, translated
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
-from app.proxy.upstream import Upstream
-from app.routes.responses import clear_cookie
 from app.security.allowlist import AllowList
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
     request_headers_for_upstream,
     response_headers_for_browser,
 )
+from app.sessions.cookies import clear_session_cookie
 from app.sessions.refresh import Refresher
 from app.sessions.service import Session, SessionService
 from app.settings import Settings
@@ -64,15 +59,9 @@ log = logging.getLogger("bff.proxy")
 #: Answers up to this size are read whole before the browser gets anything, so a token-rejection body can
 #: still become 401 session_expired; larger ones stream from their first 64 KiB on.
 PEEK_BYTES = 64 * 1024
-NATIVE_CLIENT = [("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true")]
 # The BFF's own server stamps Date and Server, and the access layer sets X-Request-ID: the tenant's copies
 # would be second values of single-valued fields.
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
-# Cheap filter before parsing JSON: only a body whose "success" key is followed by false can be a token
-# rejection. The key is found with bytes.find (a skipping search; CyberArk writes it first) and the rest is
-# matched there: a regex search would test every byte of the answer.
-_SUCCESS_KEY = b'"success"'
-_IS_FALSE = re.compile(rb"\s*:\s*false")
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
 #: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
 #: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
@@ -89,10 +78,13 @@ Guard = Callable[[Scope], BFFError | None]
 
 
 class Proxy:
-    """The /api data plane for one app: ``Proxy(settings, metrics)``, opened and closed by the lifespan."""
+    """The /api data plane for one app: ``Proxy(settings, metrics, guards=...)``, opened by the lifespan."""
 
-    def __init__(self, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, settings: Settings, metrics: Metrics, *, guards: Sequence[Guard] = ()) -> None:
         self.settings = settings
+        #: Run first, in order, on every call: the first error is the answer (the checks the app's middleware
+        #: runs for its other routes, as function calls rather than layers on the hot path).
+        self.guards = tuple(guards)
         self.allow = AllowList.from_text(settings.bff_proxy_allow)
         self.max_body = settings.bff_max_body_bytes
         self.preread = settings.bff_proxy_preread_bytes
@@ -102,18 +94,19 @@ class Proxy:
         self.in_flight: dict[str, int] = {}
         self.metrics = metrics
         self._cookie_name = settings.cookie_name.encode("latin-1")
-        self._clear_cookie = _clear_cookie_header(settings)
+        self._clear_cookie = clear_session_cookie(settings)
         self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
         self._sessions: SessionService | None = None
-        self._upstream: Upstream | None = None
+        self._upstream: ProxyUpstream | None = None
         self._refresher: Refresher | None = None
         self._deadlines: Deadlines | None = None
         self._loop_time: Callable[[], float] = time.monotonic  # the serving loop's clock, once open
-        #: The middleware checks the app runs here instead of as layers (ProxyFirstFastAPI.build_api_stack).
-        self.guards: tuple[Guard, ...] = ()
 
     async def open(
-        self, sessions: SessionService, upstream: Upstream | None = None, refresher: Refresher | None = None
+        self,
+        sessions: SessionService,
+        upstream: ProxyUpstream | None = None,
+        refresher: Refresher | None = None,
     ) -> None:
         """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
         self._sessions = sessions
@@ -123,7 +116,6 @@ class Proxy:
         loop = asyncio.get_running_loop()
         self._deadlines = Deadlines(loop)
         self._loop_time = loop.time
-        tune_collector()
 
     async def aclose(self) -> None:
         if self._upstream is not None:
@@ -131,7 +123,7 @@ class Proxy:
             self._upstream = None
 
     @property
-    def upstream(self) -> Upstream:
+    def upstream(self) -> ProxyUpstream:
         if self._upstream is None:
             raise RuntimeError("the proxy is not open (the app's lifespan has not run)")
         return self._upstream
@@ -161,7 +153,7 @@ class Proxy:
             content = response.content
             chunks: list[bytes] = []
             size = 0
-            with _translated():
+            with translated():
                 while True:
                     chunk = await content.readany()
                     if chunk:
@@ -175,7 +167,7 @@ class Proxy:
             if done and chunks:
                 # The check reads what the tenant meant: a compressed rejection is still a rejection.
                 encoding = response.headers.get(hdrs.CONTENT_ENCODING)
-                if _rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
+                if rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
                     await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
@@ -191,7 +183,7 @@ class Proxy:
             for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
-                with _translated():
+                with translated():
                     async for chunk in content.iter_any():
                         await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
@@ -341,60 +333,7 @@ class Proxy:
         raise SessionExpired()
 
 
-#: Allocations (minus deallocations) of container objects between two young-generation collections. A
-#: proxied call allocates several hundred and frees nearly all of them by reference counting, so Python's
-#: default (700) collects about once per call, finding next to nothing; at 10,000 the young collections are
-#: ~14x rarer (callgrind: 2% fewer instructions per call). Cycles still die, a little later.
-YOUNG_COLLECTION_THRESHOLD = 10_000
-
-
-def tune_collector() -> None:
-    """Set the process's garbage collector for serving (idempotent; called when the proxy opens)."""
-    # Everything built at start-up lives as long as the process: moving it out of the collector's reach
-    # keeps full collections short, and so the latency spikes (p99) they cause under load.
-    gc.freeze()
-    _, older, oldest = gc.get_threshold()
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)
-
-
 def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
     """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
     plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
     return [plain] if plain is not None else []
-
-
-def _rejects_token(chunks: list[bytes]) -> bool:
-    if not chunks:
-        return False
-    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    at = body.find(_SUCCESS_KEY)
-    while at != -1:
-        if _IS_FALSE.match(body, at + len(_SUCCESS_KEY)):
-            return is_token_rejection(body)
-        at = body.find(_SUCCESS_KEY, at + len(_SUCCESS_KEY))
-    return False
-
-
-class _translated:
-    """Turns aiohttp's read failures into the tenant errors (a plain class: cheaper than contextmanager)."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            return
-        if isinstance(exc, TimeoutError):
-            raise TenantTimeout("tenant answer stalled") from exc
-        if isinstance(exc, aiohttp.ClientError):
-            raise TenantUnavailable(f"tenant answer broke off: {type(exc).__name__}") from exc
-
-
-def _clear_cookie_header(settings: Settings) -> Header:
-    """The Set-Cookie that removes the session cookie, spelled exactly as the /auth routes spell it."""
-    response = Response()
-    clear_cookie(response, settings, settings.cookie_name)
-    for name, value in response.raw_headers:
-        if name == b"set-cookie":
-            return name, value
-    raise RuntimeError("clear_cookie set no cookie")

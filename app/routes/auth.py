@@ -38,14 +38,9 @@ from app.routes.deps import (
     Tenant,
 )
 from app.routes.oauth import LOGOUT_RESPONSES, end_oauth_session
-from app.routes.responses import (
-    NoStoreRoute,
-    clear_cookie,
-    documented_errors,
-    error_response,
-    set_cookie,
-)
+from app.routes.responses import NoStoreRoute, documented_errors, error_response
 from app.security.client_ip import limit_key
+from app.sessions.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
 from app.sessions.service import Session
 from app.settings import RateLimit
 
@@ -196,7 +191,7 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     desk.metrics.logins.labels(mode="api", outcome="started").inc()
     audit("login_started", mode="api", federated=state.federated)
     handle = await desk.logins.begin(state.to_dict())
-    set_cookie(response, settings, settings.login_cookie_name, handle, settings.bff_login_timeout)
+    response.raw_headers.append(login_cookie(settings, handle, settings.bff_login_timeout))
     return step
 
 
@@ -234,7 +229,7 @@ async def poll(desk: Desk, body: EmptyRequest | None = None) -> Response:
 async def cancel(desk: Desk, body: EmptyRequest | None = None) -> Response:
     response = Response(status_code=204)
     await _abandon(desk)
-    clear_cookie(response, desk.settings, desk.settings.login_cookie_name)
+    response.raw_headers.append(clear_login_cookie(desk.settings))
     return response
 
 
@@ -274,7 +269,7 @@ async def _run(desk: LoginDesk, handle: str, state: LoginState, call: Awaitable[
         desk.metrics.logins.labels(mode="api", outcome="failed").inc()
         audit("login_failed", mode="api", reason=exc.code)
         failed = error_response(LoginFailed())
-        clear_cookie(failed, desk.settings, desk.settings.login_cookie_name)
+        failed.raw_headers.append(clear_login_cookie(desk.settings))
         return failed
     except TenantRateLimited:
         desk.metrics.logins.labels(mode="api", outcome="rate_limited").inc()
@@ -312,12 +307,12 @@ async def _promote(
     desk.metrics.sessions.labels(event="created").inc()
     audit("login_succeeded", mode="api", session=session.log_id)
     response = _step_response(step)
-    clear_cookie(response, settings, settings.login_cookie_name)
+    response.raw_headers.append(clear_login_cookie(settings))
     # The session's own lifetime: shorter than the configured one when the tenant's token lives less.
     max_age = settings.bff_session_max_lifetime
     if logged_in.lifetime is not None:
         max_age = max(1, min(max_age, math.floor(logged_in.lifetime)))
-    set_cookie(response, settings, settings.cookie_name, cookie, max_age)
+    response.raw_headers.append(session_cookie(settings, cookie, max_age))
     return response
 
 
@@ -370,7 +365,7 @@ async def logout(
         await sessions.delete(session)
         metrics.sessions.labels(event="logout").inc()
         audit("logout", mode="api", session=session.log_id)
-    clear_cookie(response, settings, settings.cookie_name)
+    response.raw_headers.append(clear_session_cookie(settings))
     return response
 
 
@@ -412,7 +407,7 @@ async def revoke_session(
     audit("session_revoked", session=session.log_id, current=session_id == session.public_id)
     response = Response(status_code=204)
     if session_id == session.public_id:
-        clear_cookie(response, settings, settings.cookie_name)
+        response.raw_headers.append(clear_session_cookie(settings))
     return response
 
 

@@ -20,8 +20,9 @@ from app.identity.oauth import OAuthClient
 from app.login.oauth import LoginError, OAuthLoginFlow, local_return_to
 from app.observe.logs import audit
 from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Sessions
-from app.routes.responses import NoStoreRoute, documented_errors, set_cookie
+from app.routes.responses import NoStoreRoute, documented_errors
 from app.security.client_ip import limit_key
+from app.sessions.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
 from app.sessions.records import Session
 from app.sessions.service import SessionService
 from app.settings import Settings
@@ -67,21 +68,6 @@ def _single(request: Request, name: str) -> str | None:
     return values[0] if values else None
 
 
-def _set_login_cookie(response: Response, settings: Settings, value: str, max_age: int) -> None:
-    # SameSite=Lax, not Strict: the tenant's redirect back to the callback is a cross-site navigation, and a
-    # Strict cookie would not come with it. Lax still keeps it off cross-site subrequests and POSTs.
-    response.set_cookie(
-        settings.oauth_cookie_name,
-        value,
-        max_age=max_age,
-        expires=None if max_age else "Thu, 01 Jan 1970 00:00:00 GMT",
-        path="/",
-        secure=settings.bff_cookie_secure,
-        httponly=True,
-        samesite="lax",
-    )
-
-
 def _redirect(url: str) -> RedirectResponse:
     response = RedirectResponse(url, status_code=302)
     # The answer carries a login's cookies: no cache may keep it.
@@ -122,7 +108,7 @@ async def oauth_login(
     metrics.logins.labels(mode="oauth", outcome="started").inc()
     audit("login_started", mode="oauth")
     response = _redirect(url)
-    _set_login_cookie(response, settings, cookie, settings.bff_login_timeout)
+    response.raw_headers.append(oauth_login_cookie(settings, cookie, settings.bff_login_timeout))
     return response
 
 
@@ -145,7 +131,7 @@ async def oauth_callback(
         metrics.logins.labels(mode="oauth", outcome="denied" if code == "access_denied" else "failed").inc()
         audit("login_failed", mode="oauth", reason=reason)
         response = _redirect(f"/?login_error={code}")
-        _set_login_cookie(response, settings, "", 0)
+        response.raw_headers.append(clear_oauth_login_cookie(settings))
         return response
 
     try:
@@ -187,8 +173,8 @@ async def oauth_callback(
     metrics.sessions.labels(event="created").inc()
     audit("login_succeeded", mode="oauth", session=session.log_id)
     response = _redirect(pending.return_to)
-    _set_login_cookie(response, settings, "", 0)
-    set_cookie(response, settings, settings.cookie_name, cookie, round(session.expires_at - now))
+    response.raw_headers.append(clear_oauth_login_cookie(settings))
+    response.raw_headers.append(session_cookie(settings, cookie, round(session.expires_at - now)))
     return response
 
 

@@ -1,4 +1,4 @@
-"""The one place an exception becomes an HTTP answer, and the session cookies' exact attributes."""
+"""The one place an exception becomes an HTTP answer (the cookies' headers are in app/sessions/cookies.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from app.errors import BFFError, error_body
-from app.settings import Settings
 
 
 class ErrorBody(BaseModel):
@@ -61,35 +60,3 @@ def error_response(exc: BFFError) -> JSONResponse:
     """The documented error JSON, status and headers for ``exc`` (as :func:`app.errors.send_error` sends)."""
     headers = {"Cache-Control": "no-store", **exc.headers()}
     return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
-
-
-def set_cookie(response: Response, settings: Settings, name: str, value: str, max_age: int) -> None:
-    # HttpOnly keeps it from page scripts; SameSite=Strict keeps it off cross-site requests; no Domain, Path=/
-    # (required by the __Host- prefix when Secure).
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        secure=settings.bff_cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )
-
-
-#: A fixed date in the past: "now" would make two otherwise identical answers differ by the second they
-#: were sent in (a failed login for an unknown user must be byte for byte the one for a wrong password).
-_EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
-
-
-def clear_cookie(response: Response, settings: Settings, name: str) -> None:
-    response.set_cookie(
-        name,
-        "",
-        max_age=0,
-        expires=_EXPIRED,
-        path="/",
-        secure=settings.bff_cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )

@@ -7,19 +7,21 @@ without running either.
 
 from app.security.allowlist import AllowList, parse_rules
 from app.security.client_ip import client_ip
-from app.security.csrf import CsrfOriginMiddleware
+from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
     request_headers_for_upstream,
     response_headers_for_browser,
 )
-from app.security.limits import RequestLimitsMiddleware
+from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.static_headers import StaticHeaders
 
 __all__ = [
     "UPSTREAM_REQUEST_HEADERS",
     "AllowList",
+    "CsrfOriginCheck",
     "CsrfOriginMiddleware",
+    "HeaderBudget",
     "RequestLimitsMiddleware",
     "StaticHeaders",
     "client_ip",

@@ -2,8 +2,9 @@
 
 Example::
 
-    guard = CsrfOriginMiddleware(app, allowed_origins={"https://app.example"})
-    guard.refusal(scope)  # None, OriginRefused() (foreign Origin) or CsrfRequired() (no ``X-CSRF: 1``)
+    check = CsrfOriginCheck({"https://app.example"})
+    check.refusal(scope)  # None, OriginRefused() (foreign Origin) or CsrfRequired() (no ``X-CSRF: 1``)
+    app = CsrfOriginMiddleware(app, allowed_origins={"https://app.example"})  # the check, for guarded paths
 
 A header that appears more than once is ambiguous and never passes a check.
 """
@@ -89,11 +90,13 @@ def guarded(path: str) -> bool:
     return any(text == p or text.startswith(p + "/") for p in GUARDED_PREFIXES)
 
 
-class CsrfOriginMiddleware:
-    """Pure ASGI guard: ``CsrfOriginMiddleware(app, allowed_origins=frozenset({"https://app.example"}))``."""
+class CsrfOriginCheck:
+    """The CSRF header and Origin check: ``CsrfOriginCheck({"https://app.example"}).refusal(scope)``.
 
-    def __init__(self, app: ASGIApp, *, allowed_origins: Iterable[str] = ()) -> None:
-        self.app = app
+    The proxy runs it as one of its guards for /api (app/main.py); the middleware below, for /auth.
+    """
+
+    def __init__(self, allowed_origins: Iterable[str] = ()) -> None:
         self.allowed = normalise_origins(frozenset(allowed_origins))
 
     def refusal(self, scope: Scope) -> BFFError | None:
@@ -106,8 +109,13 @@ class CsrfOriginMiddleware:
             return CsrfRequired()
         return None
 
-    #: Run by the proxy itself for /api (see app.proxy.middleware): every /api path is guarded.
-    api_guard = refusal
+
+class CsrfOriginMiddleware:
+    """Pure ASGI guard: ``CsrfOriginMiddleware(app, allowed_origins=frozenset({"https://app.example"}))``."""
+
+    def __init__(self, app: ASGIApp, *, allowed_origins: Iterable[str] = ()) -> None:
+        self.app = app
+        self.refusal = CsrfOriginCheck(allowed_origins).refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not guarded(scope["path"]):

@@ -3,6 +3,7 @@
 Example::
 
     app = RequestLimitsMiddleware(app, max_header_bytes=16384, max_json_bytes=65536)
+    HeaderBudget(16384).refusal(scope)  # the header check alone (the proxy's guard): 431 error or None
 
 The proxy reads its bodies under its own limit and deadline (``BFF_MAX_BODY_BYTES``,
 ``BFF_PROXY_BODY_TIMEOUT``: app/proxy/body.py); every other route takes small
@@ -26,6 +27,22 @@ MAX_JSON_BYTES = 64 * 1024
 BODY_TIMEOUT = 10.0
 
 
+class HeaderBudget:
+    """The header budget of every route: ``HeaderBudget(max_bytes).refusal(scope)``.
+
+    The proxy runs it as one of its guards (app/main.py); the middleware below runs it for every other route.
+    """
+
+    def __init__(self, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.max_bytes = max_bytes
+
+    def refusal(self, scope: Scope) -> BFFError | None:
+        """431 when the request's headers exceed the budget, else None."""
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_bytes:
+            return HeadersTooLarge()
+        return None
+
+
 class RequestLimitsMiddleware:
     """Answers 431 for oversized headers, and outside ``/api`` 413 for a large body, 408 for a slow one."""
 
@@ -39,20 +56,10 @@ class RequestLimitsMiddleware:
         streamed_prefix: str = "/api/",
     ) -> None:
         self.app = app
-        self.max_header_bytes = max_header_bytes
+        self.header_refusal = HeaderBudget(max_header_bytes).refusal
         self.max_json_bytes = max_json_bytes
         self.body_timeout = body_timeout
         self.streamed_prefix = streamed_prefix
-
-    def header_refusal(self, scope: Scope) -> BFFError | None:
-        """431 when the request's headers exceed the budget (every route), else None."""
-        if sum(len(k) + len(v) for k, v in scope["headers"]) > self.max_header_bytes:
-            return HeadersTooLarge()
-        return None
-
-    #: Run by the proxy itself for /api (see app.proxy.middleware): its body has the proxy's own limit, so
-    #: the header budget is all this middleware checks there.
-    api_guard = header_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

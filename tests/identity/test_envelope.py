@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.errors import TenantProtocolError
-from app.identity.envelope import Envelope, is_token_rejection, opt_seconds, parse_envelope
+from app.identity.envelope import Envelope, is_token_rejection, opt_seconds, parse_envelope, rejects_token
 from tests.identity.samples import PACKAGE_RESULT, body, json_values
 
 
@@ -118,3 +118,25 @@ def test_seconds_of_the_wrong_type_or_range_are_a_protocol_error(value: Any) -> 
 )
 def test_is_token_rejection(payload: bytes, rejected: bool) -> None:
     assert is_token_rejection(payload) is rejected
+
+
+@pytest.mark.parametrize(
+    ("body", "rejected"),
+    [
+        (b'{"success":false,"Result":null,"Message":"Not authenticated"}', True),
+        (b'{"success" :\n false , "Result": null}', True),
+        (b'{"Message":"x","IsSoftError":false,"success":false}', True),  # the key need not come first
+        (b'{"Inner":{"success":true},"success":false,"Result":null}', True),  # nor be the first "success"
+        (b'{"x":"\\"success\\": false","success":false}', True),
+        (b'{"success":true,"Result":{"Apps":[]},"IsSoftError":false}', False),
+        (b'{"success":false,"Result":{"Summary":"Failure"}}', False),  # a failure with a result
+        (b'{"x":"\\"success\\": false","success":true}', False),  # the words inside a string value
+        (b'{"successful":false}', False),
+        (b"", False),
+        (b'not json but "success": false', False),
+    ],
+)
+def test_which_bodies_say_the_token_was_rejected(body: bytes, rejected: bool) -> None:
+    assert rejects_token([body]) is rejected
+    # Split anywhere, the answer is the same (the proxy may hold it in several chunks).
+    assert rejects_token([body[:7], body[7:]]) is rejected

@@ -9,15 +9,14 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.middleware import Middleware
 
+from app.identity.upstream import Upstream
+from app.main import YOUNG_COLLECTION_THRESHOLD, create_app
 from app.observe.access import AccessMiddleware
 from app.observe.metrics import Metrics
-from app.proxy import Proxy, Upstream
-from app.proxy.forward import YOUNG_COLLECTION_THRESHOLD
-from app.proxy.middleware import ProxyFirstFastAPI
-from app.security.csrf import CsrfOriginMiddleware
-from app.security.limits import RequestLimitsMiddleware
+from app.proxy import Proxy, ProxyFirstFastAPI
+from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
+from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.settings import Settings
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
@@ -134,46 +133,31 @@ async def test_oversized_headers_on_api_are_refused_before_the_csrf_check(
     assert sim.calls() == []
 
 
-def _api_stack(*middleware: Middleware) -> tuple[object, Proxy]:
-    settings = Settings(_env_file=None, bff_cookie_secure=False)  # type: ignore[call-arg]
-    proxy = Proxy(settings, Metrics())
-    app = ProxyFirstFastAPI(proxy=proxy)
-    for entry in reversed(middleware):  # add_middleware wraps: the first listed ends up outermost
-        app.add_middleware(entry.cls, *entry.args, **entry.kwargs)
-    return app.build_api_stack(), proxy
+def _app() -> ProxyFirstFastAPI:
+    app = create_app(Settings(_env_file=None, bff_cookie_secure=False))  # type: ignore[call-arg]
+    assert isinstance(app, ProxyFirstFastAPI)
+    return app
 
 
-def test_guards_next_to_the_proxy_run_inside_it_in_middleware_order() -> None:
-    stack, proxy = _api_stack(
-        Middleware(AccessMiddleware, metrics=Metrics()),
-        Middleware(RequestLimitsMiddleware),
-        Middleware(CsrfOriginMiddleware),
-    )
-    assert isinstance(stack, AccessMiddleware) and stack.app == proxy.handle
+def test_the_guards_run_inside_the_proxy_in_middleware_order() -> None:
+    app = _app()
+    proxy = app.state.proxy
+    # /api: the access layer, then the proxy, which runs the two checks itself (no layers of their own).
+    assert isinstance(app.api, AccessMiddleware) and app.api.app == proxy.handle
     owners = [type(getattr(guard, "__self__", None)) for guard in proxy.guards]
-    assert owners == [RequestLimitsMiddleware, CsrfOriginMiddleware]
+    assert owners == [HeaderBudget, CsrfOriginCheck]
+    # Every other route: the same checks as middleware, in the same order, inside the access layer.
+    layers = [m.cls for m in app.user_middleware]
+    assert layers == [AccessMiddleware, RequestLimitsMiddleware, CsrfOriginMiddleware]
 
 
-def test_a_guard_outside_another_layer_stays_a_layer() -> None:
-    # Running it inside the proxy would move it past the access layer: order is kept instead.
-    stack, proxy = _api_stack(
-        Middleware(CsrfOriginMiddleware),
-        Middleware(AccessMiddleware, metrics=Metrics()),
-        Middleware(RequestLimitsMiddleware),
-    )
-    assert isinstance(stack, CsrfOriginMiddleware)
-    assert isinstance(stack.app, AccessMiddleware) and stack.app.app == proxy.handle
-    assert [type(getattr(guard, "__self__", None)) for guard in proxy.guards] == [RequestLimitsMiddleware]
-
-
-async def test_opening_the_proxy_tunes_the_collector_for_serving() -> None:
+async def test_starting_the_app_tunes_the_collector_for_serving() -> None:
     before = gc.get_threshold()
     gc.set_threshold(700, before[1], before[2])
-    proxy = Proxy(Settings(_env_file=None, bff_cookie_secure=False), Metrics())  # type: ignore[call-arg]
+    app = _app()
     try:
-        await proxy.open(_BrokenSessions(), upstream=Upstream("http://127.0.0.1:9", timeout=1))  # type: ignore[arg-type]
-        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, before[1], before[2])
-        assert gc.get_freeze_count() > 0
+        async with app.router.lifespan_context(app):
+            assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, before[1], before[2])
+            assert gc.get_freeze_count() > 0
     finally:
-        await proxy.aclose()
         gc.set_threshold(*before)

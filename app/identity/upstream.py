@@ -1,16 +1,21 @@
-"""The proxy's one long-lived HTTP client to the tenant: aiohttp, a bounded pool, no cookies, no decoding.
+"""The connection to the tenant: what both its clients share, and the proxy's aiohttp client.
 
 Example::
 
     upstream = Upstream.from_settings(settings)  # inside a running event loop (the lifespan)
     response = await upstream.send("POST", "/UPRest/GetUPData", b"", headers, body=b"{}")
-    ...
+    with translated():                           # aiohttp's failures become TenantTimeout/TenantUnavailable
+        chunk = await response.content.readany()
     await upstream.aclose()
 
+Both tenant clients, the login flow's (httpx, :class:`~app.identity.client.TenantClient`) and the proxy's
+(aiohttp, :class:`Upstream`), take their TLS set-up from :func:`tls_context`, their timeout from
+``CYBERARK_TIMEOUT`` and send :data:`NATIVE_CLIENT` on every call.
+
 Why aiohttp and not the httpx client the login flow uses: the proxy is the hot path, and on this project's
-2-vCPU box (shared/peers/RESULTS.md, 2026-11-21) a plain-ASGI proxy with one Redis round trip reached only
-0.25x the Node peer's req/s with httpx (httpcore's pool bookkeeping is quadratic in open connections and cost
-~30% of the CPU at 32 connections), but 1.23x at 32 connections and 1.72x at 1 with aiohttp's client.
+2-vCPU box (the peers harness's RESULTS.md, 2026-11-21) a plain-ASGI proxy with one Redis round trip reached
+only 0.25x the Node peer's req/s with httpx (httpcore's pool bookkeeping is quadratic in open connections and
+cost ~30% of the CPU at 32 connections), but 1.23x at 32 connections and 1.72x at 1 with aiohttp's client.
 The figures for this code are in README.md, "Performance".
 """
 
@@ -18,12 +23,16 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable
+from typing import Protocol
 
 import aiohttp
 from yarl import URL
 
-from app.errors import TenantTimeout, TenantUnavailable
+from app.errors import TenantError, TenantTimeout, TenantUnavailable
 from app.settings import Settings
+
+#: Sent with every call to the tenant, as CyberArk's own clients send them.
+NATIVE_CLIENT = (("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true"))
 
 #: Upstream connections per process: one per call in flight up to this bound; beyond it a call waits for a
 #: free connection in FIFO order rather than opening more, and the wait counts against the connect timeout.
@@ -36,6 +45,28 @@ KEEPALIVE_SECONDS = 30.0
 _NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
 
 Body = bytes | AsyncIterable[bytes] | None
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The TLS context for the tenant's certificate: ``CYBERARK_CA_BUNDLE``'s, or None for the system's."""
+    ca = settings.cyberark_ca_bundle
+    return ssl.create_default_context(cafile=str(ca)) if ca is not None else None
+
+
+class ProxyUpstream(Protocol):
+    """What the proxy needs of its tenant client: :class:`Upstream`, or a wrapper of one (tracing's)."""
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: Body = None,
+        base_url: str | None = None,
+    ) -> aiohttp.ClientResponse: ...
+
+    async def aclose(self) -> None: ...
 
 
 class Upstream:
@@ -75,9 +106,7 @@ class Upstream:
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstream:
         """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
-        ca = settings.cyberark_ca_bundle
-        context = ssl.create_default_context(cafile=str(ca)) if ca is not None else None
-        return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=context)
+        return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=tls_context(settings))
 
     @property
     def cookie_count(self) -> int:
@@ -117,7 +146,29 @@ class Upstream:
                 allow_redirects=False,
                 compress=False,
             )
-        except TimeoutError as exc:
-            raise TenantTimeout(f"tenant did not answer {path} in time") from exc
-        except aiohttp.ClientError as exc:
-            raise TenantUnavailable(f"tenant unreachable for {path}: {type(exc).__name__}") from exc
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise tenant_error(exc, f"calling {path}") from exc
+
+
+def tenant_error(exc: TimeoutError | aiohttp.ClientError, doing: str) -> TenantError:
+    """The tenant error for an aiohttp failure while ``doing``: too slow (504) or unreachable (502)."""
+    # A timeout first: aiohttp's own timeouts are ClientErrors too.
+    if isinstance(exc, TimeoutError):
+        return TenantTimeout(f"tenant too slow {doing}")
+    return TenantUnavailable(f"tenant connection failed {doing}: {type(exc).__name__}")
+
+
+class translated:
+    """Turns aiohttp's failures in the block into :func:`tenant_error` (a class: cheaper than contextmanager).
+
+    For an answer whose headers :meth:`Upstream.send` gave back: its body can still stall or break off.
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        if exc is None:
+            return
+        if isinstance(exc, (TimeoutError, aiohttp.ClientError)):
+            raise tenant_error(exc, "reading the answer") from exc
