@@ -19,6 +19,7 @@ from tests.e2e.test_observability import _metric
 from tests.support.bff_fixtures import BffFactory, Sim
 from tests.support.bff_login import login_password
 from tests.support.ports import free_port
+from tests.support.waiting import settled
 
 
 def _refused(port: int) -> bool:
@@ -121,5 +122,6 @@ async def test_probes_and_scrapes_log_at_debug(
         async with httpx.AsyncClient(base_url=bff.url, timeout=15) as client:
             for path in ("/healthz", "/readyz", "/metrics", "/auth/session"):
                 await client.get(path)
+        await settled(lambda: sum(r.name == "bff.access" for r in caplog.records) >= 4)
     levels = {r.route: r.levelname for r in caplog.records if r.name == "bff.access"}  # type: ignore[attr-defined]
     assert levels == {"/healthz": "DEBUG", "/readyz": "DEBUG", "/metrics": "DEBUG", "/auth/session": "INFO"}

@@ -20,6 +20,7 @@ from app.settings import Settings
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import SECRET, Sim
 from tests.support.bff_login import login_password
+from tests.support.waiting import settled
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 INCOMING = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
@@ -69,6 +70,7 @@ async def test_a_span_per_request_and_per_tenant_call_by_template(
         await browser.delete(f"/auth/sessions/{'z' * 20}")
         apps = await browser.post("/api/UPRest/GetUPData?secret-query=1", json={})
         assert apps.status_code == 200
+    await settled(lambda: any(s.name == "POST /api/{path}" for s in spans(exporter, SpanKind.SERVER)))
     servers = spans(exporter, SpanKind.SERVER)
     names = [s.name for s in servers]
     assert "POST /auth/login" in names and "POST /api/{path}" in names

@@ -20,6 +20,7 @@ from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.settings import Settings
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
+from tests.support.waiting import settled
 
 
 async def test_a_post_without_the_csrf_header_never_reaches_the_tenant(
@@ -57,9 +58,13 @@ async def test_proxied_calls_are_logged_and_counted_without_secrets(
     caplog.set_level(logging.INFO)
     response = await alice.post("/api/UPRest/GetUPData", json={}, headers={"X-Request-ID": "log-check-1"})
     assert response.status_code == 200
-    lines = [
-        r for r in caplog.records if r.name == "bff.access" and getattr(r, "request_id", "") == "log-check-1"
-    ]
+
+    def logged() -> list[logging.LogRecord]:
+        access = [r for r in caplog.records if r.name == "bff.access"]
+        return [r for r in access if getattr(r, "request_id", "") == "log-check-1"]
+
+    await settled(lambda: bool(logged()))
+    lines = logged()
     assert len(lines) == 1
     line = lines[0]
     assert line.route == "/api/{path}"  # type: ignore[attr-defined]
