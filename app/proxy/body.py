@@ -29,9 +29,9 @@ class BrowserGone(Exception):
 class Deadlines:
     """One timer for every request body being waited for, instead of one per wait.
 
-    ``asyncio.timeout`` costs about 33k instructions per use on CPython 3.11 (a Timeout object, a TimerHandle
-    pushed onto the loop's heap and cancelled again), 3% of a whole proxied call; here a wait costs a dict
-    insert and delete, and the loop's timer fires only when the earliest deadline of those waiting is due.
+    ``asyncio.timeout`` makes a Timeout object and pushes a TimerHandle onto the loop's heap (and cancels it
+    again) on every use, a measurable share of a proxied call (``python -m bench.instructions``); here a wait
+    costs a dict insert and delete, and the loop's timer fires only when the earliest deadline is due.
     A body past its deadline has its task cancelled, which its wait turns into ``BodyTimeout``.
     """
 
@@ -107,27 +107,32 @@ class RequestBody:
         """The whole body when it is at most ``preread`` bytes, else a stream that starts with what came."""
         chunks: list[bytes] = []
         more = True
-        self._waiter = asyncio.current_task()
-        deadlines.watch(self)
-        try:
-            while more and self.received < self.preread:
-                chunk, more = await self._next()
-                chunks.append(chunk)
-        except asyncio.CancelledError:
-            self._timed_out()
-            raise
-        finally:
-            deadlines.drop(self)
-            self._waiter = None
+        while more and self.received < self.preread:
+            chunk, more = await self._watched_next(deadlines)
+            chunks.append(chunk)
         if not more:
             return chunks[0] if len(chunks) == 1 else b"".join(chunks)
         return self._stream(chunks, deadlines)
 
-    def _timed_out(self) -> None:
-        """Raises BodyTimeout when the CancelledError being handled is the deadline's, not someone else's."""
-        if self.timed_out and self._waiter is not None:
-            self._waiter.uncancel()
-            raise BodyTimeout() from None
+    async def _watched_next(self, deadlines: Deadlines) -> tuple[bytes, bool]:
+        """The next chunk, waited for under the body's deadline (BodyTimeout when it passes).
+
+        Watched per wait, not across a yield: aiohttp's writer task runs the stream, and a cancellation must
+        land in the wait for the browser, never in the writer's own awaits.
+        """
+        self._waiter = asyncio.current_task()
+        deadlines.watch(self)
+        try:
+            return await self._next()
+        except asyncio.CancelledError:
+            # The deadline's own cancellation becomes BodyTimeout; anyone else's stays a cancellation.
+            if self.timed_out and self._waiter is not None:
+                self._waiter.uncancel()
+                raise BodyTimeout() from None
+            raise
+        finally:
+            deadlines.drop(self)
+            self._waiter = None
 
     async def _next(self) -> tuple[bytes, bool]:
         message = await self._receive()
@@ -155,17 +160,6 @@ class RequestBody:
                 yield chunk
         more = True
         while more:
-            # Watched per wait, not across a yield: aiohttp's writer task runs this, and a cancellation
-            # must land in the wait for the browser, never in the writer's own awaits.
-            self._waiter = asyncio.current_task()
-            deadlines.watch(self)
-            try:
-                chunk, more = await self._next()
-            except asyncio.CancelledError:
-                self._timed_out()
-                raise
-            finally:
-                deadlines.drop(self)
-                self._waiter = None
+            chunk, more = await self._watched_next(deadlines)
             if chunk:
                 yield chunk
