@@ -565,8 +565,8 @@ async def test_a_name_leads_to_every_user_who_signed_in_under_it(
     await sessions.create(bearer="a", user=alice, user_agent="UA", ip="10.0.0.1")
     await sessions.create(bearer="b", user=bob, user_agent="UA", ip="10.0.0.2", login_name=alice["username"])
     _, kept = await sessions.create(bearer="c", user=carol, user_agent="UA", ip="10.0.0.3")
-    assert len(await sessions.sessions_of_user(alice["username"].upper())) == 2
-    assert await sessions.revoke_user(alice["username"]) == 2
-    assert await sessions.sessions_of_user(alice["username"]) == []
-    assert await sessions.sessions_of_user(bob["id"]) == []
-    assert [info.id for info in await sessions.sessions_of_user(carol["username"])] == [kept.public_id]
+    assert len(await sessions.index.sessions_of_user(alice["username"].upper())) == 2
+    assert await sessions.index.revoke_user(alice["username"]) == 2
+    assert await sessions.index.sessions_of_user(alice["username"]) == []
+    assert await sessions.index.sessions_of_user(bob["id"]) == []
+    assert [info.id for info in await sessions.index.sessions_of_user(carol["username"])] == [kept.public_id]
