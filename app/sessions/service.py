@@ -186,9 +186,10 @@ class SessionService:
         remaining = left if ttl_left is None else min(ttl_left, left)
         if slide:
             target = min(self.idle_timeout, left)
-            if now - record.last_seen_at >= LAST_SEEN_INTERVAL:
+            if now - record.last_seen_at >= LAST_SEEN_INTERVAL and await self._touch(
+                ticket, key, blob, record, now, ttl=target
+            ):
                 # Rewriting the record sets its TTL too: no separate slide.
-                await self._touch(ticket, key, record, now, ttl=target)
                 remaining = target
             elif ttl_left is None or ttl_left < target - self.slack or ttl_left > target + _TTL_TOLERANCE:
                 # Coalesced: the slack is used up (or the TTL reaches past the absolute expiry, which only a
@@ -253,15 +254,25 @@ class SessionService:
     def _seal_record(self, ticket: Ticket, key: str, record: Record) -> bytes:
         return seal(ticket.key, record.encode(), self._aad(key))
 
-    async def _touch(self, ticket: Ticket, key: str, record: Record, now: float, *, ttl: float) -> None:
-        """Record ``last_seen_at`` (best effort: the read already succeeded, the request need not fail)."""
+    async def _touch(
+        self, ticket: Ticket, key: str, read: bytes, record: Record, now: float, *, ttl: float
+    ) -> bool:
+        """Record ``last_seen_at``, over the very record that was ``read`` (compare-and-set).
+
+        A touch never writes token fields: it rewrites the whole sealed record, so a plain write would put
+        back the tokens it read, over a refresh another replica stored meanwhile (the refresh token it
+        carried is spent, and the next refresh would end the session). ``False`` when the record changed or
+        ended since the read, and nothing was written; a store failure is logged, not raised (the read
+        already succeeded, the request need not fail).
+        """
         record.last_seen_at = now
         try:
-            # XX: a session ended since the read must not be brought back by this write.
-            if await self.store.set(key, self._seal_record(ticket, key, record), ttl, only_if_exists=True):
-                await self.index.add(record, key, min_ttl=ticket.expires_at - now)
+            if not await self.store.replace_if_equal(key, read, self._seal_record(ticket, key, record), ttl):
+                return False
+            await self.index.add(record, key, min_ttl=ticket.expires_at - now)
         except StoreUnavailable:
             log.warning("could not record last_seen_at", extra={"session": self.keyring.log_id(ticket.id)})
+        return True
 
     def _session(self, ticket: Ticket, key: str, record: Record, *, idle_expires_at: float) -> Session:
         return Session(
