@@ -111,7 +111,14 @@ def create_app(
             max_per_user=settings.bff_max_sessions_per_user,
             clock=clock,
         )
-        app.state.logins = PreAuthStore(store, secrets, login_timeout=settings.bff_login_timeout, clock=clock)
+        app.state.logins = PreAuthStore(
+            store,
+            secrets,
+            login_timeout=settings.bff_login_timeout,
+            # A step makes two tenant calls at most (an answer, then Whoami), each within CYBERARK_TIMEOUT.
+            step_lease=2 * settings.cyberark_timeout + 5,
+            clock=clock,
+        )
         app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
         oauth = OAuthClient.from_settings(settings, client, clock=clock) if settings.oauth_enabled else None
         app.state.oauth_client = oauth
