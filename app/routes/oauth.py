@@ -183,8 +183,12 @@ async def end_oauth_session(
 ) -> Response:
     """Logout of an OAuth session: revoke its tokens at the tenant, end it, and name the tenant's sign-out."""
     oauth: OAuthClient | None = request.app.state.oauth_client
-    await _revoke(oauth, session)
-    await sessions.delete(session)
+    # Ended first, then revoked: a refresh racing this logout either stored its tokens before the end (they
+    # are in what ``take`` returns) or finds the session gone and revokes its own (app.sessions.refresh).
+    ended = await sessions.take(request.cookies.get(settings.cookie_name), session)
+    await _revoke(oauth, ended)
+    if ended.bearer != session.bearer:
+        await _revoke(oauth, session)  # the tokens before that refresh: the access token is still good
     if oauth is None:
         return Response(status_code=204)  # OAuth was turned off since: no tenant sign-out to offer
     url = oauth.end_session_url(f"{settings.bff_public_url}/")

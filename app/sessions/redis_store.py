@@ -344,7 +344,9 @@ class RedisStore:
         return bool(await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), nx=True)))
 
     async def delete_if_equal(self, key: str, value: bytes) -> bool:
-        return bool(await self._call(self._delete_if_equal_script(keys=[self.prefix + key], args=[value])))
+        with self._changing(key):
+            script = self._delete_if_equal_script
+            return bool(await self._call(script(keys=[self.prefix + key], args=[value])))
 
     async def ping(self) -> None:
         if isinstance(self._client, RedisCluster):

@@ -205,6 +205,31 @@ class SessionService:
         await self.index.remove(session.user["id"], session.public_id)
         log.info("session ended", extra={"session": session.log_id})
 
+    async def take(self, cookie: str | None, session: Session) -> Session:
+        """End ``session`` (as :meth:`delete`) and return it as its record stood when it ended.
+
+        A token refresh may have stored new tokens since ``session`` was read: what is returned carries
+        them, so a logout can revoke the tokens the session really held. The record is deleted only while it
+        still holds what was read (compare-and-delete); a refresh that comes later finds no record and
+        revokes what it got itself.
+        """
+        ticket = self._codec.load(cookie)
+        ended = session
+        if ticket is not None and "s:" + ticket.storage_hash == session.storage_key:
+            key = session.storage_key
+            for _ in range(3):  # a record rewritten between the read and the delete is read again
+                blob = await self.store.get(key)
+                if blob is None:
+                    break
+                plain = unseal([ticket.key], blob, self._aad(key))
+                record = None if plain is None else Record.decode(plain)
+                if await self.store.delete_if_equal(key, blob):
+                    if record is not None:
+                        ended = self._session(ticket, key, record, idle_expires_at=session.idle_expires_at)
+                    break
+        await self.delete(session)
+        return ended
+
     async def list_for(self, session: Session) -> list[SessionInfo]:
         """The live sessions of ``session``'s user, oldest first, the caller's own flagged ``current``."""
         return await self.index.listing(

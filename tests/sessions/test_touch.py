@@ -17,7 +17,7 @@ from tests.sessions.conftest import PREFIX, SECRET, FakeClock, Harness
 from tests.support.redis_cluster import RedisClusterNodes
 
 #: The store methods that write a string key (a session record).
-WRITES = frozenset({"set", "replace_if_equal", "expire", "delete", "set_if_absent"})
+WRITES = frozenset({"set", "replace_if_equal", "expire", "delete", "set_if_absent", "delete_if_equal"})
 
 
 class PausingStore:
