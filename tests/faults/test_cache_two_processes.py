@@ -18,13 +18,9 @@ API = "/api/UPRest/GetUPData"
 
 @pytest.fixture
 def two_bffs(sim_server: ServerThread, redis_url: str) -> Iterator[tuple[BffProcess, BffProcess]]:
-    one = BffProcess(
-        sim_server.url, redis_url, BFF_SESSION_CACHE="on", BFF_PROXY_ALLOW="POST /UPRest/GetUPData"
-    )
+    one = BffProcess(sim_server.url, redis_url)
     try:
-        two = BffProcess(
-            sim_server.url, redis_url, BFF_SESSION_CACHE="on", BFF_PROXY_ALLOW="POST /UPRest/GetUPData"
-        )
+        two = BffProcess(sim_server.url, redis_url)
     except BaseException:
         one.stop()
         raise
