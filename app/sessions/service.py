@@ -86,6 +86,9 @@ class SessionService:
         self.keyring = Keyring(secrets)
         #: The user's index of sessions and the names that lead to it.
         self.index = UserIndex(store, self.keyring, max_lifetime=max_lifetime, clock=clock)
+        #: Records this replica is recording ``last_seen_at`` of now: the session's other calls meanwhile
+        #: leave it to that one (theirs would fail the compare-and-set anyway, a round trip each).
+        self._touching: set[str] = set()
         self._codec = TicketCodec(secrets, "session")
 
     @classmethod
@@ -186,8 +189,10 @@ class SessionService:
         remaining = left if ttl_left is None else min(ttl_left, left)
         if slide:
             target = min(self.idle_timeout, left)
-            if now - record.last_seen_at >= LAST_SEEN_INTERVAL and await self._touch(
-                ticket, key, blob, record, now, ttl=target
+            if (
+                now - record.last_seen_at >= LAST_SEEN_INTERVAL
+                and key not in self._touching
+                and await self._touch(ticket, key, blob, record, now, ttl=target)
             ):
                 # Rewriting the record sets its TTL too: no separate slide.
                 remaining = target
@@ -291,12 +296,15 @@ class SessionService:
         already succeeded, the request need not fail).
         """
         record.last_seen_at = now
+        self._touching.add(key)
         try:
             if not await self.store.replace_if_equal(key, read, self._seal_record(ticket, key, record), ttl):
                 return False
             await self.index.add(record, key, min_ttl=ticket.expires_at - now)
         except StoreUnavailable:
             log.warning("could not record last_seen_at", extra={"session": self.keyring.log_id(ticket.id)})
+        finally:
+            self._touching.discard(key)
         return True
 
     def _session(self, ticket: Ticket, key: str, record: Record, *, idle_expires_at: float) -> Session:

@@ -4,6 +4,7 @@ stores new tokens between the touch's read and its write, made deterministic by 
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,6 +29,8 @@ class PausingStore:
         self.inner = inner
         self.prefix = inner.prefix
         self._key: str | None = None
+        #: Calls so far, by method name (writes only).
+        self.calls: Counter[str] = Counter()
         self.paused = asyncio.Event()
         self._resume = asyncio.Event()
 
@@ -43,6 +46,7 @@ class PausingStore:
             return method
 
         async def gated(key: str, *args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
             if key == self._key:
                 self._key = None
                 self.paused.set()
@@ -89,6 +93,24 @@ async def refresh_during_touch(store: Store, clock: FakeClock) -> None:
 
 async def test_a_touch_never_puts_back_tokens_a_refresh_stored_meanwhile(harness: Harness) -> None:
     await refresh_during_touch(harness.store, harness.clock)
+
+
+async def test_one_touch_at_a_time_per_session_on_a_replica(harness: Harness) -> None:
+    paused = PausingStore(harness.store)
+    sessions = SessionService(paused, [SECRET], idle_timeout=600, max_lifetime=3600, clock=harness.clock)
+    cookie, session = await sessions.create(bearer="b", user=USER, user_agent="UA", ip="10.0.0.1")
+    harness.clock.advance(LAST_SEEN_INTERVAL + 1)
+    paused.pause_before_write(session.storage_key)
+    touching = asyncio.create_task(sessions.load(cookie))
+    await asyncio.wait_for(paused.paused.wait(), 5)
+    # The session's other calls meanwhile read it and go on without a compare-and-set of their own.
+    others = await asyncio.gather(*(sessions.load(cookie) for _ in range(5)))
+    assert all(other is not None for other in others)
+    assert paused.calls["replace_if_equal"] == 1
+    paused.resume()
+    assert await asyncio.wait_for(touching, 5) is not None
+    after = await sessions.load(cookie, slide=False)
+    assert after is not None and after.last_seen_at == pytest.approx(harness.clock())
 
 
 async def test_a_touch_over_an_unchanged_record_still_records_last_seen(harness: Harness) -> None:
