@@ -39,7 +39,8 @@ from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
-from app.proxy import Proxy, ProxyFirstFastAPI
+from app.proxy.forward import Proxy
+from app.proxy.mount import ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response

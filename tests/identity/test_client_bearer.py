@@ -7,7 +7,9 @@ import json
 import pytest
 
 from app.errors import TenantProtocolError, TokenRejected
-from app.identity import LoggedIn, TenantClient, is_token_rejection
+from app.identity.client import TenantClient
+from app.identity.envelope import is_token_rejection
+from app.identity.models import LoggedIn
 from tests.identity.simulated import PASSWORD, Sim, only
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.errors import LoginFailed
-from app.identity import LoggedIn, TenantClient
+from app.identity.client import TenantClient
+from app.identity.models import LoggedIn
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from app.errors import LoginFailed, TenantProtocolError
-from app.identity import FederatedRedirect, LoggedIn, LoginContext, Pending, TenantClient, TenantUser
+from app.identity.client import TenantClient
+from app.identity.models import FederatedRedirect, LoggedIn, LoginContext, Pending, TenantUser
 from tests.identity.simulated import Sim
 
 FED = "fed@example.com"

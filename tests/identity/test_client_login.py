@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from app.errors import LoginFailed, TenantRateLimited
-from app.identity import (
+from app.identity.client import TenantClient
+from app.identity.models import (
     FederatedRedirect,
     LoggedIn,
     NewPackage,
     NextChallenge,
     Pending,
     Question,
-    TenantClient,
     TenantUser,
 )
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
@@ -259,7 +259,7 @@ async def test_cleanup_ends_the_tenant_session(client: TenantClient, sim: Sim) -
 
 
 async def test_a_stored_context_continues_the_login(client: TenantClient, sim: Sim) -> None:
-    from app.identity import LoginContext, Package
+    from app.identity.models import LoginContext, Package
 
     started = only(await client.start("email@example.com"))
     stored = {"context": started.context.to_dict(), "package": started.package.to_dict()}

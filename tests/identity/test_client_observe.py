@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.identity import TenantClient
+from app.identity.client import TenantClient
 from app.identity.models import Started
 from app.observe.request_context import current_request_id
 from tests.identity.simulated import PASSWORD, Sim

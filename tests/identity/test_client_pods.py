@@ -7,7 +7,8 @@ import json
 import pytest
 
 from app.errors import TenantProtocolError, TenantUnavailable
-from app.identity import MAX_POD_HOPS, LoggedIn, TenantClient
+from app.identity.client import MAX_POD_HOPS, TenantClient
+from app.identity.models import LoggedIn
 from app.settings import Settings
 from tests.identity.simulated import PASSWORD, Sim, only
 

@@ -14,7 +14,8 @@ from app.identity.upstream import Upstream
 from app.main import YOUNG_COLLECTION_THRESHOLD, create_app
 from app.observe.access import AccessMiddleware
 from app.observe.metrics import Metrics
-from app.proxy import Proxy, ProxyFirstFastAPI
+from app.proxy.forward import Proxy
+from app.proxy.mount import ProxyFirstFastAPI
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.settings import Settings
