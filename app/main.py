@@ -32,13 +32,12 @@ from starlette.types import ASGIApp
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.identity.oauth import OAuthClient
-from app.identity.upstream import Upstream
+from app.identity.upstream import TracedUpstream, Upstream
 from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
-from app.observe.store_timing import TimedStore
 from app.proxy.forward import Proxy
 from app.proxy.mount import ProxyFirstFastAPI
 from app.routes import auth, ops
@@ -53,6 +52,7 @@ from app.sessions.pre_auth import PreAuthStore
 from app.sessions.refresh import Refresher
 from app.sessions.service import SessionService
 from app.sessions.store import Store
+from app.sessions.timing import TimedStore
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
 
 log = logging.getLogger("bff")
@@ -93,14 +93,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
-        if tenant is not None:
-            client = tenant
-        elif tracing is not None:
-            from app.observe.tracing import traced_tenant_client
-
-            client = traced_tenant_client(settings, tracing, metrics.observe_tenant_call)
-        else:
-            client = TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
+        trace = None if tracing is None else tracing.call
+        client = tenant or TenantClient.from_settings(
+            settings, observe=metrics.observe_tenant_call, trace=trace
+        )
         secrets = settings.signing_secrets()
         app.state.store = store
         app.state.tenant = client
@@ -136,7 +132,7 @@ def create_app(
             clock=clock,
             count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
         )
-        upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
+        upstream = None if trace is None else TracedUpstream(Upstream.from_settings(settings), trace)
         await proxy.open(app.state.sessions, upstream, refresher=refresher)
         listener = None
         if settings.bff_metrics_port is not None:

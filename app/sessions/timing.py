@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.observe.metrics import LoopHistogram
 from app.sessions.store import Store
+
+if TYPE_CHECKING:
+    from app.observe.metrics import LoopHistogram
 
 
 class TimedStore:
