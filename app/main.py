@@ -47,13 +47,13 @@ from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
-from app.sessions.factory import open_store
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.refresh import Refresher
-from app.sessions.service import SessionService
-from app.sessions.store import Store
-from app.sessions.timing import TimedStore
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
+from app.store.factory import open_store
+from app.store.protocol import Store
+from app.store.timing import TimedStore
 
 log = logging.getLogger("bff")
 
@@ -92,7 +92,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
+        store = TimedStore(open_store(settings, clock=clock, cached=RECORD_KEYS), metrics.store_latency)
         trace = None if tracing is None else tracing.call
         client = tenant or TenantClient.from_settings(
             settings, observe=metrics.observe_tenant_call, trace=trace

@@ -40,7 +40,7 @@ from app.routes.deps import (
 from app.routes.oauth import LOGOUT_RESPONSES, end_oauth_session
 from app.routes.responses import NoStoreRoute, documented_errors, error_response
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
+from app.security.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
 from app.sessions.service import Session
 from app.settings import RateLimit
 

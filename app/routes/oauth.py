@@ -22,7 +22,7 @@ from app.observe.logs import audit
 from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Sessions
 from app.routes.responses import NoStoreRoute, documented_errors
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
+from app.security.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
 from app.sessions.records import Session
 from app.sessions.service import SessionService
 from app.settings import Settings

@@ -1,4 +1,4 @@
-"""The one place an exception becomes an HTTP answer (the cookies' headers are in app/sessions/cookies.py)."""
+"""The one place an exception becomes an HTTP answer (the cookies' headers are in app/security/cookies.py)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Example::
 
-    store = open_store(settings)                                          # app.sessions.factory
+    store = open_store(settings)                                          # app.store.factory
     sessions = SessionService.from_settings(store, settings)              # app.sessions.service
     logins = PreAuthStore(store, settings.signing_secrets(), login_timeout=settings.bff_login_timeout)
 """

@@ -11,9 +11,9 @@ from redis.asyncio import Redis
 
 from app.observe.metrics import Metrics
 from app.routes import ops
-from app.sessions.memory_store import MemoryStore
-from app.sessions.redis_store import RedisStore
-from app.sessions.store import Store
+from app.store.memory_store import MemoryStore
+from app.store.protocol import Store
+from app.store.redis_store import RedisStore
 from tests.support.ports import free_port
 
 

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
-from app.sessions.store import Store
+from app.store.protocol import Store
 
 if TYPE_CHECKING:
     from app.observe.metrics import LoopHistogram
 
 
 class TimedStore:
-    """A :class:`~app.sessions.store.Store` that times each call of the store it wraps."""
+    """A :class:`~app.store.protocol.Store` that times each call of the store it wraps."""
 
     def __init__(self, store: Store, latency: LoopHistogram) -> None:
         self.store = store
