@@ -31,9 +31,7 @@ from starlette.types import ASGIApp
 
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
-from app.identity.oauth import OAuthClient
 from app.identity.upstream import TracedUpstream, Upstream
-from app.login.oauth import OAuthLoginFlow
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
@@ -45,15 +43,10 @@ from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
-from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
-from app.sessions.pre_auth import PreAuthStore
-from app.sessions.refresh import Refresher
-from app.sessions.service import RECORD_KEYS, SessionService
+from app.services import Services
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
-from app.store.factory import open_store
 from app.store.protocol import Store
-from app.store.timing import TimedStore
 
 log = logging.getLogger("bff")
 
@@ -92,48 +85,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = TimedStore(open_store(settings, clock=clock, cached=RECORD_KEYS), metrics.store_latency)
         trace = None if tracing is None else tracing.call
-        client = tenant or TenantClient.from_settings(
-            settings, observe=metrics.observe_tenant_call, trace=trace
-        )
-        secrets = settings.signing_secrets()
-        app.state.store = store
-        app.state.tenant = client
-        app.state.sessions = SessionService(
-            store,
-            secrets,
-            idle_timeout=settings.bff_session_idle_timeout,
-            max_lifetime=settings.bff_session_max_lifetime,
-            max_per_user=settings.bff_max_sessions_per_user,
-            clock=clock,
-        )
-        app.state.logins = PreAuthStore(store, secrets, login_timeout=settings.bff_login_timeout, clock=clock)
-        app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
-        oauth = OAuthClient.from_settings(settings, client, clock=clock) if settings.oauth_enabled else None
-        app.state.oauth_client = oauth
-        app.state.oauth_flow = (
-            None
-            if oauth is None
-            else OAuthLoginFlow(
-                oauth,
-                app.state.sessions.keyring.oauth_login_keys,
-                redirect_uri=settings.oauth_redirect_uri,
-                scope=settings.cyberark_oauth_scope,
-                login_timeout=settings.bff_login_timeout,
-                clock=clock,
-            )
-        )
-        refresher = Refresher(
-            app.state.sessions,
-            oauth,
-            # The lock outlives the refresh call it guards: that call gives up at CYBERARK_TIMEOUT.
-            lease=settings.cyberark_timeout + 5,
-            clock=clock,
-            count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
-        )
+        services = Services.open(settings, metrics=metrics, clock=clock, tenant=tenant, trace=trace)
+        app.state.services = services
         upstream = None if trace is None else TracedUpstream(Upstream.from_settings(settings), trace)
-        await proxy.open(app.state.sessions, upstream, refresher=refresher)
+        await proxy.open(services.sessions, upstream, refresher=services.refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -149,7 +105,7 @@ def create_app(
         )
         tune_collector()
         # Start-up does not wait for Redis (readiness does), but an unreachable one is said at once.
-        store_check = asyncio.create_task(_check_store(store))
+        store_check = asyncio.create_task(_check_store(services.store))
         try:
             yield
         finally:
@@ -157,15 +113,14 @@ def create_app(
             if listener is not None:
                 await listener.aclose()
             await proxy.aclose()
-            if tenant is None:
-                await client.aclose()
-            await store.aclose()
+            await services.aclose()
             if tracing is not None:
                 tracing.shutdown()
 
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
     app = ProxyFirstFastAPI(
         api=api,
+        proxy=proxy,
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -175,10 +130,6 @@ def create_app(
         openapi_url=None if production else "/openapi.json",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.state.proxy = proxy
-    app.state.clock = clock
 
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)

@@ -116,7 +116,7 @@ async def test_cookies_the_tenant_set_for_one_user_never_ride_along_for_another(
     assert second.json()["Result"]["user"] == "apps@example.com"
     echoes = [c for c in sim.calls() if c["path"] == "/Sim/Echo"]
     assert len(echoes) == 3 and not any("cookie" in c["headers"] for c in echoes)
-    proxy = sim_bff.config.app.state.proxy
+    proxy = sim_bff.config.app.proxy
     assert proxy.upstream.cookie_count == 0
 
 

@@ -147,7 +147,7 @@ def _app() -> ProxyFirstFastAPI:
 
 def test_the_guards_run_inside_the_proxy_in_middleware_order() -> None:
     app = _app()
-    proxy = app.state.proxy
+    proxy = app.proxy
     # /api: the access layer, then the proxy, which runs the two checks itself (no layers of their own).
     assert isinstance(app.api, AccessMiddleware) and app.api.app == proxy.handle
     owners = [type(getattr(guard, "__self__", None)) for guard in proxy.guards]
