@@ -24,7 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
@@ -156,17 +156,17 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     """Every error answer goes through :func:`error_response`: one JSON shape, never a traceback."""
     answer = error_response  # short alias: every handler below ends in it
 
-    async def on_bff_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_bff_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BFFError)  # noqa: S101 - registered for BFFError only
         if isinstance(exc, StoreUnavailable):
             metrics.store_errors.inc()
             log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
         return answer(exc)
 
-    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
         return answer(InvalidRequest())
 
-    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
         response = answer(_HTTP_ERRORS.get(exc.status_code, InvalidRequest)())
         # Starlette's own status and headers (Allow on a 405) stand, in the one error shape.
@@ -174,7 +174,7 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         response.headers.update(exc.headers or {})
         return response
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc)
         return answer(BFFError())
 

@@ -44,7 +44,6 @@ from app.identity.results import (
     parse_oob_status,
     parse_pin_answer,
     parse_start,
-    parse_whoami,
     parse_whoami_user,
 )
 from app.identity.upstream import NATIVE_CLIENT, tls_context
@@ -139,11 +138,6 @@ class TenantClient:
             observe=observe,
             trace=trace,
         )
-
-    @property
-    def cookie_jar_size(self) -> int:
-        """How many cookies the shared client holds; always 0 (tests check it)."""
-        return len(self._http.cookies.jar)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -344,11 +338,6 @@ class TenantClient:
         except TokenRejected:
             return False
         return True
-
-    async def whoami(self, token: str, base_url: str | None = None) -> dict[str, str | None]:
-        """``/Security/Whoami`` as ``{"username", "id", "tenant_id"}``; TokenRejected when it is over."""
-        envelope = await self._bearer_call(token, WHOAMI_PATH, base_url)
-        return parse_whoami(envelope.result)
 
     async def _bearer_call(self, token: str, path: str, base_url: str | None = None) -> Envelope:
         headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}"}

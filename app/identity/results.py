@@ -289,13 +289,3 @@ def parse_whoami_user(result: dict[str, Any] | None, typed: str) -> TenantUser:
         username=opt_str(data, "User") or typed,
         tenant=opt_str(data, "TenantId"),
     )
-
-
-def parse_whoami(result: dict[str, Any] | None) -> dict[str, str | None]:
-    """A ``Whoami`` result under our names: ``{"username", "id", "tenant_id"}``."""
-    data = as_object(result, "Whoami result")
-    return {
-        "username": req_str(data, "User"),
-        "id": opt_str(data, "UserUuid"),
-        "tenant_id": opt_str(data, "TenantId"),
-    }

@@ -111,11 +111,6 @@ class Upstream:
         """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
         return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=tls_context(settings))
 
-    @property
-    def cookie_count(self) -> int:
-        """Cookies the client holds: always 0."""
-        return len(self._session.cookie_jar)
-
     async def aclose(self) -> None:
         await self._session.close()
 

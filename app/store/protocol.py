@@ -31,10 +31,6 @@ class Store(Protocol):
         """
         ...
 
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        """The value, its expiry reset to ``ttl`` seconds from now (sliding), in one round trip."""
-        ...
-
     async def expire(self, key: str, ttl: float) -> bool:
         """Set the key's expiry to ``ttl`` seconds from now; ``False`` when the key does not exist."""
         ...

@@ -126,7 +126,7 @@ class RedisStore:
         """Await one redis-py call within ``timeout``; its failures and the deadline become StoreUnavailable.
 
         The deadline is ours, not redis-py's ``socket_timeout``: that one wraps every write in
-        ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. It is
+        ``asyncio.wait_for``, a new Task per command, and this is on the proxy's path (a session read). It is
         ``asyncio.timeout`` cut to what one call needs (one timer, no state machine), so cheaper than it
         (``python -m bench.instructions``). A call cut off mid-read is cancelled inside redis-py, and its
         connection dropped.
@@ -199,13 +199,6 @@ class RedisStore:
             if self._direct is None:
                 return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
             return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
-
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        if self._direct is None:
-            return cast(bytes | None, await self._call(self._client.getex(self.prefix + key, px=_ms(ttl))))
-        return cast(
-            bytes | None, await self._call(self._direct.execute("GETEX", self.prefix + key, "PX", _ms(ttl)))
-        )
 
     async def ttl(self, key: str) -> float | None:
         pttl = int(await self._call(self._client.pttl(self.prefix + key)))

@@ -16,6 +16,7 @@ from app.identity.models import (
     TenantUser,
 )
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
+from tests.identity.whoami import whoami
 
 
 async def test_password_only_login_gives_the_duration_token_and_the_user(
@@ -49,7 +50,7 @@ async def test_the_token_is_the_duration_cookie_not_the_one_time_auth(client: Te
     assert isinstance(outcome, LoggedIn)
     # The body's one-time "Auth" would be refused on its second use; the .ASPXAUTH value keeps working.
     for _ in range(3):
-        assert (await client.whoami(outcome.token))["username"] == "pw@example.com"
+        assert (await whoami(client, outcome.token))["username"] == "pw@example.com"
 
 
 async def test_email_code_after_the_password(client: TenantClient, sim: Sim) -> None:

@@ -1,5 +1,5 @@
-"""The store's own connections for GETEX (every proxied call): reused, never shared mid-command, and
-recovered after Redis restarts without a failed request."""
+"""The store's own connections for the session read (GET and PTTL, on the proxy's path): reused, never
+shared mid-command, and recovered after Redis restarts without a failed request."""
 
 from __future__ import annotations
 

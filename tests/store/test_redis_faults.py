@@ -93,7 +93,7 @@ async def test_hung_redis_times_out_as_store_unavailable(
             await sessions.load(cookie)
         # The store's own deadline (0.5 s, the retry included) bounds the wait.
         assert time.monotonic() - started < 1.5
-    # The GETEX that timed out is answered once Redis resumes. The connection it was sent on is dropped, not
+    # The read that timed out is answered once Redis resumes. The connection it was sent on is dropped, not
     # reused: otherwise the next command on it would read that stale answer (alice's record) as its own.
     for _ in range(3):
         other = await sessions.load(other_cookie)
