@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.identity.client import WHOAMI_PATH, TenantClient
-from app.identity.envelope import as_object, opt_str, req_str
+from app.identity.results import as_object, opt_str, req_str
 
 
 async def whoami(client: TenantClient, token: str, base_url: str | None = None) -> dict[str, str | None]:
