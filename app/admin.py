@@ -22,10 +22,11 @@ from datetime import UTC, datetime
 
 from app.errors import StoreUnavailable
 from app.observe.logs import audit, configure_logging
-from app.sessions.factory import open_store
 from app.sessions.keyring import Keyring
+from app.sessions.service import RECORD_KEYS
 from app.sessions.user_index import UserIndex
 from app.settings import Settings, load_settings_or_exit
+from app.store.factory import open_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,7 +55,7 @@ def _refuse(message: str, status: int) -> int:
 
 
 async def _run(settings: Settings, action: str, name: str) -> int:
-    store = open_store(settings)
+    store = open_store(settings, cached=RECORD_KEYS)
     try:
         keyring = Keyring(settings.signing_secrets())
         index = UserIndex(store, keyring, max_lifetime=settings.bff_session_max_lifetime)

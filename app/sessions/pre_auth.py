@@ -24,8 +24,8 @@ from typing import Any
 
 from app.errors import NoLoginInProgress, StepInProgress, StoreUnavailable, TenantTimeout
 from app.sessions.sealed import seal, unseal
-from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
+from app.store.protocol import Store
 
 log = logging.getLogger("bff.login")
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from app.sessions.keyring import Keyring
 from app.sessions.records import IndexEntry, Record, SessionInfo
 from app.sessions.sealed import seal, unseal
-from app.sessions.store import Store
+from app.store.protocol import Store
 
 log = logging.getLogger("bff.sessions")
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
-from app.sessions.redis_store import RedisStore
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
-from app.sessions.store import Store
+from app.store.protocol import Store
+from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET, FakeClock, Harness
 from tests.support.redis_cluster import RedisClusterNodes
 
@@ -121,19 +121,6 @@ async def test_a_touch_over_an_unchanged_record_still_records_last_seen(harness:
     assert touched is not None
     after = await sessions.load(cookie, slide=False)
     assert after is not None and after.last_seen_at == pytest.approx(harness.clock())
-
-
-async def test_replace_if_equal_writes_only_over_the_value_read(harness: Harness) -> None:
-    store = harness.store
-    assert await store.replace_if_equal("k", b"old", b"new", 60) is False  # nothing there: nothing made
-    assert await store.get("k") is None
-    await store.set("k", b"old", 60)
-    assert await store.replace_if_equal("k", b"other", b"new", 60) is False
-    assert await store.get("k") == b"old"
-    assert await store.replace_if_equal("k", b"old", b"new", 30) is True
-    assert await store.get("k") == b"new"
-    ttl = await store.ttl("k")
-    assert ttl is not None and 0 < ttl <= 30
 
 
 @pytest.fixture
