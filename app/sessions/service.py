@@ -17,6 +17,7 @@ slack is used up (:func:`idle_slack`), and ``last_seen_at`` only when the stored
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -43,6 +44,8 @@ DEFAULT_MAX_PER_USER = 32
 
 #: Seconds a record's TTL may reach past its absolute expiry before a read cuts it back (clock skew).
 _TTL_TOLERANCE = 1.0
+#: An index key as :meth:`SessionService.reference` writes it (``u:`` and a keyed hash).
+_INDEX_KEY = re.compile(r"u:[0-9a-f]{32}")
 
 
 def idle_slack(idle_timeout: float) -> float:
@@ -246,6 +249,21 @@ class SessionService:
     async def revoke(self, session: Session, public_id: str) -> bool:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
         return await self.index.end_listed(session.user["id"], public_id)
+
+    def reference(self, session: Session) -> str:
+        """A reference that lets :meth:`end_referenced` end ``session`` later, without its cookie.
+
+        Keyed names only (the public id and the user's index names, as the store already holds them): it
+        leads to the session's index line, which leads to the record; it opens nothing and proves nothing.
+        """
+        return "/".join((session.public_id, *self.index.keys(session.user["id"])))
+
+    async def end_referenced(self, reference: str) -> bool:
+        """End the session :meth:`reference` named; ``False`` when it has ended already (or is not one)."""
+        public_id, *indexes = reference.split("/")
+        if not indexes or not all(_INDEX_KEY.fullmatch(index) for index in indexes):
+            return False
+        return await self.index.end_listed_in(indexes, public_id)
 
     @staticmethod
     def refresh_lock_key(session: Session) -> str:

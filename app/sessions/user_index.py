@@ -29,7 +29,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from app.sessions.keyring import Keyring
@@ -160,9 +160,12 @@ class UserIndex:
 
     async def end_listed(self, user_id: str, public_id: str) -> bool:
         """End the user's session listed as ``public_id``; ``False`` when it is not one of theirs."""
+        return await self.end_listed_in(self.keys(user_id), public_id)
+
+    async def end_listed_in(self, indexes: Sequence[str], public_id: str) -> bool:
+        """End the session listed as ``public_id`` in one of ``indexes``; ``True`` when its record existed."""
         if not _PUBLIC_ID.fullmatch(public_id):
             return False
-        indexes = self.keys(user_id)
         entry: IndexEntry | None = None
         for index in indexes:
             blob = await self.store.hget(index, public_id)
