@@ -11,6 +11,13 @@ const TRANSIENT = new Set([0, 429, 502, 503, 504]);
 
 const CHOOSE_AGAIN = Symbol("choose again");
 type Next = Step | typeof CHOOSE_AGAIN;
+const NEVER = new Promise<never>(() => undefined);
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => (resolve = done));
+  return { promise, resolve };
+}
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The login was cancelled.", "AbortError");
@@ -44,8 +51,11 @@ interface QueuedAnswer {
 export class LoginRun {
   private readonly sleeper = new Sleeper();
   private readonly queue: QueuedAnswer[] = [];
-  private chooseAgainAsked = false;
   private readonly signal: AbortSignal | undefined;
+  /** The step call in flight (or the last one): the next one starts only after it, never beside it. */
+  private lane: Promise<unknown> = Promise.resolve();
+  /** A poll left on the wire by "choose again": its answer still counts if it ends the wait (signed in). */
+  private orphan: Promise<Step | undefined> | undefined;
 
   constructor(
     private readonly transport: Transport,
@@ -121,9 +131,16 @@ export class LoginRun {
   }
 
   private async answerChallenge(challenge: Challenge, previous: string | undefined): Promise<Step> {
-    const choice: ChallengeAnswer = await this.unlessAborted(
-      Promise.resolve(this.handlers.challenge(challenge, { previous })),
-    );
+    const asked = Promise.resolve(this.handlers.challenge(challenge, { previous })).then((choice) => ({ choice }));
+    const orphan = this.orphan;
+    this.orphan = undefined;
+    const late = orphan?.then((step) => (step === undefined ? NEVER : { step }));
+    const outcome = await this.unlessAborted(late === undefined ? asked : Promise.race([asked, late]));
+    if ("step" in outcome) {
+      // The poll the person walked away from came back with the end of the wait (approved after all).
+      return outcome.step;
+    }
+    const choice: ChallengeAnswer = outcome.choice;
     if ("action" in choice) {
       return this.step("/auth/advance", { mechanism: choice.mechanism, action: "start_oob" });
     }
@@ -160,7 +177,8 @@ export class LoginRun {
    * one), and come back with the next step that is not this one pending.
    */
   private async wait(mechanism: string, federated: boolean, first: Step | undefined, challenge: Challenge | undefined): Promise<Next> {
-    this.chooseAgainAsked = false;
+    const chosen = deferred<typeof CHOOSE_AGAIN>();
+    let choosing = false;
     const details = challenge?.mechanisms.find((m) => m.id === mechanism);
     let shown: string | undefined;
     const show = (step: Step): void => {
@@ -180,7 +198,8 @@ export class LoginRun {
         number: step.number ?? undefined,
         answer: (code) => this.enqueue(code),
         chooseAgain: () => {
-          this.chooseAgainAsked = true;
+          choosing = true;
+          chosen.resolve(CHOOSE_AGAIN);
           this.sleeper.interrupt();
         },
       };
@@ -191,12 +210,11 @@ export class LoginRun {
     }
     let delay = this.pollInterval;
     for (;;) {
-      if (this.queue.length === 0 && !this.chooseAgainAsked) {
+      if (this.queue.length === 0 && !choosing) {
         await this.sleeper.sleep(delay);
       }
       this.throwIfAborted();
-      if (this.chooseAgainAsked) {
-        this.chooseAgainAsked = false;
+      if (choosing) {
         return CHOOSE_AGAIN;
       }
       delay = this.pollInterval;
@@ -209,9 +227,24 @@ export class LoginRun {
           queued.done();
         }
       } else {
-        try {
-          next = await this.step("/auth/poll", {});
-        } catch (error) {
+        const polling = this.step("/auth/poll", {});
+        const polled = await Promise.race([
+          polling.then(
+            (step) => ({ step }),
+            (error: unknown) => ({ error }),
+          ),
+          chosen.promise,
+        ]);
+        if (polled === CHOOSE_AGAIN) {
+          // The list comes back at once; this poll finishes on its own, before any step the person picks next.
+          this.orphan = polling.then(
+            (step) => (step.status === "pending" && step.mechanism === mechanism ? undefined : step),
+            () => undefined,
+          );
+          return CHOOSE_AGAIN;
+        }
+        if ("error" in polled) {
+          const error = polled.error;
           if (error instanceof BffError && TRANSIENT.has(error.status) && !this.signal?.aborted) {
             delay = Math.max(this.pollInterval, (error.retryAfter ?? 0) * 1000);
             this.handlers.retrying?.(error, delay);
@@ -219,18 +252,25 @@ export class LoginRun {
           }
           throw error;
         }
+        next = polled.step;
       }
       if (next.status !== "pending" || next.mechanism !== mechanism) {
-        // A new step (the next challenge, another mechanism, signed in): "choose again" came too late for it.
-        this.chooseAgainAsked = false;
+        // A new step (the next challenge, another mechanism, signed in).
         return next;
       }
       show(next);
     }
   }
 
-  /** One step call; a `409 step_in_progress` (another tab, a double click) is retried, never surfaced. */
-  private async step(path: string, body: object): Promise<Step> {
+  /** One step call, queued behind the one in flight. */
+  private step(path: string, body: object): Promise<Step> {
+    const call = this.lane.then(() => this.stepNow(path, body));
+    this.lane = call.catch(() => undefined);
+    return call;
+  }
+
+  /** A `409 step_in_progress` (another tab, a double click) is retried after a pause, never surfaced. */
+  private async stepNow(path: string, body: object): Promise<Step> {
     for (let tries = 1; ; tries++) {
       this.throwIfAborted();
       try {

@@ -194,6 +194,8 @@ describe("login", () => {
       challenge: (c, ctx) => {
         if (c.index === 0) return first("Demo-pass-1")(c);
         contexts.push(ctx.previous);
+        // Asked again at once, while the poll the person walked away from is still on the wire.
+        if (chosen === 1) expect(replay.inFlight).toBe(1);
         return chosen++ === 0 ? { mechanism: c.mechanisms[0].id, action: "start_oob" } : { mechanism: "EMAIL", action: "start_oob" };
       },
       pending: (p) => {
@@ -206,5 +208,28 @@ describe("login", () => {
     expect(user).toEqual(rec.outcome.user);
     expect(contexts).toEqual([undefined, (push.request.body as { mechanism: string }).mechanism]);
     expect(replay.remaining).toBe(0);
+  });
+
+  it("chooseAgain while the approving poll is on the wire: that poll's authenticated answer still signs in", async () => {
+    const rec = recording("push-number");
+    const [login, password, push] = rec.exchange;
+    const replay = new Replay([login, password, push, rec.exchange.at(-1)!]);
+    const release = replay.hold(3);
+    let asked = 0;
+    const user = await client(replay).login("demo@example.com", {
+      challenge: (c) => {
+        if (c.index === 0) return first("Demo-pass-1")(c);
+        if (asked++ === 0) return { mechanism: c.mechanisms[0].id, action: "start_oob" };
+        return new Promise(() => undefined); // the person is still looking at the list
+      },
+      pending: (p) => {
+        void until(() => replay.sent.length === 4).then(() => {
+          p.chooseAgain();
+          setTimeout(release, 5);
+        });
+      },
+    });
+    expect(user).toEqual(rec.outcome.user);
+    expect(asked).toBe(2);
   });
 });
