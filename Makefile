@@ -42,10 +42,10 @@ $(EXAMPLE_STAMP): $(EXAMPLE)/package-lock.json
 	cd $(EXAMPLE) && npm ci --no-audit --no-fund
 	@touch $@
 
-## make js: the browser client package built, type-checked and unit-tested (vitest); the example app built.
+## make js: the browser client package built, type-checked and unit-tested (vitest); the example app's
+## node_modules in place (tests/browser builds and drives it).
 js: $(JS_STAMP) $(EXAMPLE_STAMP)
 	cd $(JS) && npm run build && npm test
-	cd $(EXAMPLE) && npm run build
 
 ## make js-types: after a change to the BFF's /openapi.json: the committed document, the package's generated
 ## types, its build and web/'s copy of it, all regenerated (commit what changed).
