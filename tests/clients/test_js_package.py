@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import httpx
@@ -66,3 +67,40 @@ def test_web_serves_a_fresh_build_of_the_package(tmp_path: Path) -> None:
     assert "index.js" in fresh
     committed = gen_js_client.built_files(gen_js_client.VENDOR)
     assert committed == fresh, f"web/vendor is not the sources' build: {FIX}"
+
+
+def test_npm_pack_yields_a_publishable_tarball_that_node_imports(tmp_path: Path) -> None:
+    _tool("tsc")  # npm pack builds first (prepack)
+    packed = subprocess.run(
+        ["npm", "pack", "--json", "--pack-destination", str(tmp_path)],
+        cwd=PACKAGE,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # prepack's own output comes first on stdout; the JSON report is the last thing npm writes.
+    report = json.loads(packed.stdout[packed.stdout.index("[\n") :])[0]
+    files = {f["path"] for f in report["files"]}
+    assert {"package.json", "README.md", "LICENSE", "dist/index.js", "dist/index.d.ts"} <= files
+    assert not any(p.startswith(("src/", "test/", "node_modules/")) for p in files)
+    with tarfile.open(tmp_path / report["filename"]) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    root = tmp_path / "unpacked" / "package"
+    manifest = json.loads((root / "package.json").read_text())
+    assert manifest["name"] == "cyberark-bff-client"
+    assert manifest["license"] == "Apache-2.0"
+    assert manifest["type"] == "module"
+    assert "dependencies" not in manifest
+    entry = manifest["exports"]["."]
+    assert (root / entry["import"]).is_file() and (root / entry["types"]).is_file()
+    readme = (root / "README.md").read_text()
+    assert "## Quick start: the SPA and the BFF on one origin" in readme
+    assert "## Quick start: the SPA on another origin of the same site" in readme
+    # What an SPA imports, from the tarball as a consumer gets it (Node: no browser needed for the names).
+    names = subprocess.run(
+        ["node", "--input-type=module", "-e", f"import * as m from {json.dumps(str(root / entry['import']))};"
+         "console.log(Object.keys(m).sort().join(','))"],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert {"BffError", "createBffClient"} <= set(names.stdout.strip().split(","))
