@@ -1,3 +1,5 @@
+import type { BffErrorCode } from "./types.js";
+
 /**
  * Every error answer of the BFF, and every failure to reach it, as one type a UI can branch on:
  * `status` (0 when the BFF could not be reached), `code` (the answer's `error` field), `message`, and
@@ -5,10 +7,10 @@
  */
 export class BffError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: BffErrorCode;
   readonly retryAfter: number | undefined;
 
-  constructor(status: number, code: string, message: string, retryAfter?: number) {
+  constructor(status: number, code: BffErrorCode, message: string, retryAfter?: number) {
     super(message);
     this.name = "BffError";
     this.status = status;

@@ -21,6 +21,11 @@ export type User = Schemas["UserView"];
 export type LoginMode = Schemas["LoginOptions"]["login_modes"][number];
 /** The `error` field of every error answer (`login_failed`, `rate_limited`, `unauthenticated`, ...). */
 export type ErrorCode = Schemas["ErrorBody"]["error"];
+/**
+ * `BffError.code`: the BFF's codes, this client's own two (`network_error`: the BFF could not be reached;
+ * `invalid_response`: an answer it does not understand), and any code a newer BFF may add.
+ */
+export type BffErrorCode = ErrorCode | "network_error" | "invalid_response" | (string & {});
 export type ErrorBody = Schemas["ErrorBody"];
 
 export interface BffClientOptions {
