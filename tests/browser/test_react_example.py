@@ -47,6 +47,7 @@ def example_bff(
         yield server
 
 
+@pytest.mark.timeout(300)  # the production build (type-check, vite build) is part of its set-up
 def test_the_react_example_signs_in_calls_the_api_and_signs_out(
     context: BrowserContext, example_bff: ServerThread, sim: Sim, shots: Shots, problems: PageProblems
 ) -> None:

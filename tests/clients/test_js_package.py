@@ -69,6 +69,7 @@ def test_web_serves_a_fresh_build_of_the_package(tmp_path: Path) -> None:
     assert committed == fresh, f"web/vendor is not the sources' build: {FIX}"
 
 
+@pytest.mark.timeout(300)  # npm pack builds the package first
 def test_npm_pack_yields_a_publishable_tarball_that_node_imports(tmp_path: Path) -> None:
     _tool("tsc")  # npm pack builds first (prepack)
     packed = subprocess.run(
