@@ -3,19 +3,24 @@ ingress would), a push login with the number, a federated user, /api, the sessio
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import BrowserContext, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from app.main import create_app
 from app.settings import Settings
 from tests.browser.conftest import ROOT, SECRET, PageProblems, Shots
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
+from tests.support.ports import free_port
 
 EXAMPLE = ROOT / "examples" / "react-vite"
 
@@ -86,3 +91,44 @@ def test_the_react_example_signs_in_calls_the_api_and_signs_out(
     expect(page.get_by_test_id("user")).to_have_text("fed@partner.example", timeout=15_000)
     shots.take(page, "federated")
     assert problems.errors == []
+
+
+@pytest.mark.timeout(300)
+def test_npm_run_dev_proxies_the_bff_on_the_pages_origin(
+    dist: Path, context: BrowserContext, bff: ServerThread, sim: Sim, problems: PageProblems
+) -> None:
+    """The README's `npm run dev`: Vite's dev server, its proxy sending /auth and /api to a plain-http BFF."""
+    port = free_port()
+    env = {**os.environ, "BFF_URL": bff.url, "VITE_PORT": str(port)}
+    # `npm run dev` runs `vite`; started in a process group of its own, so ending the group ends vite too.
+    server = subprocess.Popen(
+        ["npm", "run", "dev"],
+        cwd=EXAMPLE,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        page = context.new_page()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                page.goto(f"http://127.0.0.1:{port}/")
+                break
+            except PlaywrightError:
+                assert time.monotonic() < deadline, "vite's dev server did not start"
+                time.sleep(0.5)
+        page.get_by_label("Username").fill("alice@example.com")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Password").fill("alice-pass-1")
+        page.get_by_role("button", name="Verify", exact=True).click()
+        expect(page.get_by_test_id("user")).to_have_text("Alice Password")
+        page.get_by_role("button", name="Call /api").click()
+        expect(page.get_by_test_id("apps")).to_have_text(re.compile(r"^\d+ apps$"))
+        # The session cookie belongs to the dev server's origin: the BFF was reached through its proxy.
+        assert [c["domain"] for c in context.cookies()] == ["127.0.0.1"]
+        assert problems.errors == []
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
