@@ -28,11 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.settings import Network, Settings
 
 if TYPE_CHECKING:
-    import aiohttp
     from opentelemetry.trace import Tracer, TracerProvider
 
     from app.identity.client import TenantClient
     from app.identity.upstream import Body, Upstream
+    from app.origin import OriginResponse
 
 
 class Tracing:
@@ -83,12 +83,12 @@ class Tracing:
             return False
         return any(address in network for network in self.trusted)
 
-    def inject(self, headers: list[tuple[str, str]]) -> None:
+    def inject(self, headers: list[tuple[bytes, bytes]]) -> None:
         """Append the current span's ``traceparent`` (and ``tracestate``) to an outgoing call's headers."""
         carrier: dict[str, str] = {}
         self.propagator.inject(carrier)
-        headers[:] = [(k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")]
-        headers.extend(carrier.items())
+        headers[:] = [(k, v) for k, v in headers if k.lower() not in (b"traceparent", b"tracestate")]
+        headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in carrier.items())
 
     def upstream(self, upstream: Upstream) -> TracedUpstream:
         return TracedUpstream(upstream, self)
@@ -176,10 +176,12 @@ class TracedUpstream:
         method: str,
         path: str,
         query: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> aiohttp.ClientResponse:
+        *,
+        length: int | None = None,
+    ) -> OriginResponse:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         attributes = {"http.request.method": method, "http.route": "/api/{path}", "bff.tenant.call": "proxy"}
@@ -192,7 +194,7 @@ class TracedUpstream:
         ) as span:
             self.tracing.inject(headers)
             try:
-                response = await self.inner.send(method, path, query, headers, body, base_url)
+                response = await self.inner.send(method, path, query, headers, body, base_url, length=length)
             except Exception as exc:
                 span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
                 raise
