@@ -141,7 +141,8 @@ class OriginClient:
         if not _TARGET.fullmatch(target):
             raise ValueError("request target must be visible ASCII")
         lines = b"".join([name + b": " + value + b"\r\n" for name, value in headers])
-        if not _HEADER_LINES.fullmatch(lines):
+        # One line per header (a value holding CR LF would make two valid-looking ones), each well-formed.
+        if lines.count(b"\n") != len(headers) or not _HEADER_LINES.fullmatch(lines):
             raise ValueError("header names must be tokens and values free of CR, LF and NUL")
         for name, _ in headers:
             if name.lower() in _OWN_HEADERS:
