@@ -1,4 +1,4 @@
-"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI (its aiohttp client: identity/)."""
+"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI (its tenant client: identity/)."""
 
 from app.proxy.forward import Proxy
 from app.proxy.mount import ProxyFirstFastAPI

@@ -76,7 +76,7 @@ class Deadlines:
 class RequestBody:
     """``RequestBody(receive, limit, preread=..., deadline=..., declared=...)``: a checked request body.
 
-    The flags say why a stream stopped when aiohttp reports it only as a failed upload.
+    The flags say why a stream stopped when the tenant call reports only a failed upload.
     """
 
     def __init__(
@@ -117,8 +117,8 @@ class RequestBody:
     async def _watched_next(self, deadlines: Deadlines) -> tuple[bytes, bool]:
         """The next chunk, waited for under the body's deadline (BodyTimeout when it passes).
 
-        Watched per wait, not across a yield: aiohttp's writer task runs the stream, and a cancellation must
-        land in the wait for the browser, never in the writer's own awaits.
+        Watched per wait, not across a yield: the origin client's writes run between the waits, and a
+        cancellation must land in the wait for the browser, never in the client's own awaits.
         """
         self._waiter = asyncio.current_task()
         deadlines.watch(self)
