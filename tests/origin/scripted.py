@@ -3,7 +3,7 @@ exact bytes a test gives, for framings and faults no well-behaved server produce
 
 Example::
 
-    async with ScriptedOrigin(lambda request: b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok") as origin:
+    async with ScriptedOrigin(lambda request: answer(b"ok")) as origin:
         client = OriginClient(origin.url, timeout=2)
         ...
     origin.requests      # every request head (and body) it read, in order

@@ -34,10 +34,16 @@ def chunked(*pieces: bytes, extension: bytes = b"") -> bytes:
 #: Answers both clients must pass on the same: name -> what the tenant writes (then keeps the connection).
 SAME: dict[str, bytes | Action] = {
     "length": answer(b'{"success":true}', JSON),
-    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n" + JSON + b"\r\n\r\n" + chunked(b'{"a"', b":1}"),
-    "chunk-extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(b"ab", extension=b";x=1"),
+    "chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
+    + JSON
+    + b"\r\n\r\n"
+    + chunked(b'{"a"', b":1}"),
+    "chunk-extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + chunked(b"ab", extension=b";x=1"),
     "gzip": answer(gzip.compress(b'{"success":true}'), JSON, b"Content-Encoding: gzip"),
-    "close-delimited": Action(send=b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end", close=True),
+    "close-delimited": Action(
+        send=b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end", close=True
+    ),
     "http-1.0": Action(send=b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold", close=True),
     "no-content": b"HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n",
     "not-modified": b'HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\n\r\n',
@@ -49,13 +55,22 @@ SAME: dict[str, bytes | Action] = {
         b"x", b"Set-Cookie: a=1", b"Set-Cookie: b=2", b"Access-Control-Allow-Origin: *", b"X-Keep: yes"
     ),
     "hop-by-hop": answer(b"x", b"Connection: X-Drop, keep-alive", b"X-Drop: 1", b"Keep-Alive: timeout=5"),
-    "odd-values": answer(b"x", b"X-Tab: a\tb", b"X-Latin: caf\xe9", b"X-Empty:", b"x-lower: 1", b"X-UPPER: 2"),
-    "repeated": answer(b"x", b"X-Many: 1", b"X-Many: 2", b"Cache-Control: no-store", b"Cache-Control: private"),
+    "odd-values": answer(
+        b"x", b"X-Tab: a\tb", b"X-Latin: caf\xe9", b"X-Empty:", b"x-lower: 1", b"X-UPPER: 2"
+    ),
+    "repeated": answer(
+        b"x", b"X-Many: 1", b"X-Many: 2", b"Cache-Control: no-store", b"Cache-Control: private"
+    ),
     "long-value": answer(b"x", b"X-Long: " + b"v" * 8000),
-    "big-streamed": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked(BIG[:100_000], BIG[100_000:]),
+    "big-streamed": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + chunked(BIG[:100_000], BIG[100_000:]),
     "big-length": answer(BIG),
-    "early-close-in-peek": Action(send=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", close=True),
-    "early-close-streaming": Action(send=b"HTTP/1.1 200 OK\r\nContent-Length: 400000\r\n\r\n" + BIG, close=True),
+    "early-close-in-peek": Action(
+        send=b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten..", close=True
+    ),
+    "early-close-streaming": Action(
+        send=b"HTTP/1.1 200 OK\r\nContent-Length: 400000\r\n\r\n" + BIG, close=True
+    ),
     "close-before-head": Action(close=True),
     "partial-head": Action(send=b"HTTP/1.1 200 OK\r\nContent-Le", close=True),
 }
@@ -68,7 +83,8 @@ REFUSED: dict[str, bytes | Action] = {
     "length-list": b"HTTP/1.1 200 OK\r\nContent-Length: 2, 7\r\n\r\nsmuggle",
     "signed-length": b"HTTP/1.1 200 OK\r\nContent-Length: +2\r\n\r\nok",
     "bad-chunk-size": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-    "chunk-size-overflow": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\nab\r\n",
+    "chunk-size-overflow": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"ffffffffffffffffff\r\nab\r\n",
     "obs-fold": b"HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nContent-Length: 2\r\n\r\nok",
     "space-before-colon": b"HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nok",
     "bare-lf": b"HTTP/1.1 200 OK\nContent-Length: 2\n\nok",
@@ -76,7 +92,8 @@ REFUSED: dict[str, bytes | Action] = {
     "nul-in-value": b"HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nok",
     "oversized-field": answer(b"x", b"X-Huge: " + b"h" * 9000),
     "oversized-head": answer(b"x", *[b"X-H%d: " % i + b"h" * 1000 for i in range(80)]),
-    "switching-protocols": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    "switching-protocols": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+    + b"Connection: Upgrade\r\n\r\n",
     "garbled-status": b"HTTP/1.1 2OO OK\r\nContent-Length: 2\r\n\r\nok",
     "not-http": Action(send=b"SSH-2.0-OpenSSH_9.6\r\n", close=True),
 }
@@ -97,9 +114,8 @@ def script(request: Request) -> bytes | Action:
 async def browse(bff: ServerThread, cookie: str, name: str, method: str = "GET") -> bytes:
     """One request on a fresh browser connection; the answer's bytes, normalised."""
     reader, writer = await asyncio.open_connection("127.0.0.1", bff.port)
-    writer.write(
-        f"{method} /api/c/{name} HTTP/1.1\r\nHost: {bff.host}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n".encode()
-    )
+    head = f"{method} /api/c/{name} HTTP/1.1\r\nHost: {bff.host}\r\nCookie: {cookie}\r\nConnection: close\r\n"
+    writer.write(head.encode() + b"\r\n")
     raw = await asyncio.wait_for(reader.read(-1), 15)
     writer.close()
     return normalised(raw)
@@ -108,9 +124,7 @@ async def browse(bff: ServerThread, cookie: str, name: str, method: str = "GET")
 def normalised(raw: bytes) -> bytes:
     head, sep, body = raw.partition(b"\r\n\r\n")
     lines = [
-        line
-        for line in head.split(b"\r\n")
-        if not line.lower().startswith((b"date:", b"x-request-id:"))
+        line for line in head.split(b"\r\n") if not line.lower().startswith((b"date:", b"x-request-id:"))
     ]
     if b"transfer-encoding: chunked" in head.lower():
         plain = b""
@@ -154,7 +168,9 @@ async def test_every_answer_reaches_the_browser_as_before_or_is_refused(
         for name in REFUSED:
             after = await browse(new, cookie, name)
             assert after.startswith(b"HTTP/1.1 502 "), (name, after[:300])
-            assert after.endswith(b'"error":"upstream_unavailable","message":"The identity service cannot be reached."}')
+            assert after.endswith(
+                b'"error":"upstream_unavailable","message":"The identity service cannot be reached."}'
+            )
         # HEAD: no body from either, whatever Content-Length the tenant names.
         assert await browse(old, cookie, "length", "HEAD") == await browse(new, cookie, "length", "HEAD")
 

@@ -1,4 +1,4 @@
-"""The proxy's data plane to a tenant served over TLS: the CA bundle's context, verified, the answer intact."""
+"""The proxy's data plane to a tenant served over TLS: the CA bundle's context, verified, answers intact."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ async def test_a_login_and_a_proxied_call_to_a_tls_tenant(
             assert response.status_code == 200, response.text
             assert response.json()["success"] is True
         echo = await browser.get("/api/Sim/Echo", params={"q": "1"})
-        assert echo.status_code == 200 and echo.json()["Result"]["headers"]["authorization"].startswith("Bearer ")
+        assert echo.status_code == 200 and echo.json()["Result"]["headers"]["authorization"].startswith(
+            "Bearer "
+        )
 
 
 async def test_a_tls_tenant_whose_certificate_does_not_verify_is_502(
