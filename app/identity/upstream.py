@@ -100,7 +100,7 @@ class Upstream:
             # The configured tenant's client (the first) stays; the oldest pod's goes.
             oldest = next(k for k in self._clients if k != self.base_url)
             client, _ = self._clients.pop(oldest)
-            client.loop.create_task(client.aclose())
+            client.close()
         client = OriginClient(
             base_url, timeout=self.timeout, ssl_context=self._ssl, pool_size=self._pool_size or 64
         )

@@ -10,15 +10,17 @@ Example::
     response.release()                       # back to the pool once read to the end
     await client.aclose()                    # in the lifespan's end
 
-One client per origin (scheme, host, port), opened and closed with the app. It sends exactly the headers it
+One client per origin (scheme, host, port), made in the app's lifespan (it needs the running loop) and closed
+there. It sends exactly the headers it
 is given plus ``Host`` and the body's framing (``Content-Length``, or chunked for a stream of unknown
 length); it adds no User-Agent, Accept or cookies and decodes nothing, so the caller forwards the origin's
 bytes as they came. Every header line going out is checked (a token for a name, no CR, LF or NUL in a value)
 and every one coming in is parsed by llhttp in strict mode (:mod:`app.origin.connection`).
 
-Timeouts, all ``timeout`` seconds: connecting (TCP and TLS) and waiting for a pooled connection together,
-then each wait for the answer's head and for every later piece of its body (a long download that keeps
-flowing is never cut). Past one: :class:`~app.errors.TenantTimeout` (504); a connection that cannot be made
+Timeouts: ``connect_timeout`` seconds (``timeout`` unless given) for waiting for room in the pool and
+connecting (TCP and TLS), then ``timeout`` seconds for each wait for the answer's head and for every later
+piece of its body (a long download that keeps flowing is never cut), and for each wait of a streamed upload
+on a slow reader. Past one: :class:`~app.errors.TenantTimeout` (504); a connection that cannot be made
 or breaks: :class:`~app.errors.TenantUnavailable` (502).
 
 The pool: at most ``pool_size`` connections; callers beyond it wait in FIFO order. The most recently used
@@ -74,6 +76,7 @@ class OriginClient:
         origin: str,
         *,
         timeout: float,
+        connect_timeout: float | None = None,
         ssl_context: ssl.SSLContext | None = None,
         pool_size: int = POOL_SIZE,
         keepalive: float = KEEPALIVE_SECONDS,
@@ -88,7 +91,10 @@ class OriginClient:
         self.ssl: ssl.SSLContext | None = None
         if parts.scheme == "https":
             self.ssl = ssl_context if ssl_context is not None else ssl.create_default_context()
+        #: Seconds for the answer's head and for every later gap in its body.
         self.timeout = timeout
+        #: Seconds for a connection: waiting for the pool's room and connecting (TCP and TLS) together.
+        self.connect_timeout = timeout if connect_timeout is None else connect_timeout
         self.pool_size = pool_size
         self.keepalive = keepalive
         host = parts.netloc.rpartition("@")[2]
@@ -112,6 +118,10 @@ class OriginClient:
 
     async def aclose(self) -> None:
         """Close every connection; calls after this fail as TenantUnavailable."""
+        self.close()
+
+    def close(self) -> None:
+        """:meth:`aclose`, for a caller outside a coroutine (nothing in it waits)."""
         self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
@@ -228,7 +238,7 @@ class OriginClient:
         waiter: asyncio.Future[Connection | None] = self.loop.create_future()
         self._waiters.append(waiter)
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.connect_timeout):
                 return await waiter
         except BaseException as exc:
             # Handed a connection (or room) just as the wait ended: pass it on rather than lose it.
@@ -247,7 +257,7 @@ class OriginClient:
     async def _connect(self) -> Connection:
         self._opening += 1
         try:
-            async with asyncio.timeout(self.timeout):
+            async with asyncio.timeout(self.connect_timeout):
                 _, connection = await self.loop.create_connection(
                     lambda: Connection(self),
                     self.host,

@@ -384,3 +384,36 @@ async def test_tls_with_the_given_context_and_sni(tls_files: dict[str, str]) -> 
         with pytest.raises(TenantUnavailable):
             await get(untrusted)
         await untrusted.aclose()
+
+
+async def test_the_pool_wait_has_its_own_connect_timeout() -> None:
+    async with ScriptedOrigin(lambda r: answer()) as origin:
+        client = OriginClient(origin.url, timeout=10, connect_timeout=0.2, pool_size=1)
+        held = await client.request(b"GET", b"/x", [])
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(TenantTimeout):
+            await client.request(b"GET", b"/x", [])
+        assert asyncio.get_running_loop().time() - started < 2
+        held.close()
+        await client.aclose()
+
+
+async def test_the_tenant_upstream_keeps_one_client_per_tenant_host() -> None:
+    from app.identity.upstream import MAX_ORIGINS, Upstream
+
+    async with (
+        ScriptedOrigin(lambda r: answer(b"main")) as main,
+        ScriptedOrigin(lambda r: answer(b"pod")) as pod,
+    ):
+        upstream = Upstream(main.url, timeout=2)
+        for base, expected in ((None, b"main"), (pod.url, b"pod"), (main.url + "/", b"main")):
+            response = await upstream.send("GET", "/x", "a=1", [], None, base)
+            assert await read_all(response) == expected
+            response.release()
+        assert pod.requests[0].head.startswith(b"GET /x?a=1 HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % pod.port)
+        # Past MAX_ORIGINS pod hosts the oldest pod's client is closed; the configured tenant's stays.
+        for port in range(1, MAX_ORIGINS + 1):
+            upstream._client(f"http://127.0.0.1:{port}")
+        assert main.url in upstream._clients and pod.url not in upstream._clients
+        assert len(upstream._clients) == MAX_ORIGINS
+        await upstream.aclose()
