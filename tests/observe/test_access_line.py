@@ -48,7 +48,7 @@ def test_the_direct_line_is_the_formatters_line(
     duration_ms: float,
     session: str | None,
 ) -> None:
-    # Quotes, backslashes, controls, non-ASCII and lone surrogates: escaped as the formatter (json.dumps) does.
+    # Quotes, backslashes, controls, non-ASCII and lone surrogates: escaped as the formatter does.
     direct = AccessLines().line(created, quiet, request_id, method, route, status, duration_ms, session)
     fields = {
         "request_id": request_id,
