@@ -171,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         help="the BFF's interpreter for every tree (default: .venv-shipped's if made, else .venv's)",
     )
     args = parser.parse_args(argv)
+    # Absolute, as each tree's BFF runs in that tree (not resolved: a venv's python is a symlink out of it).
+    args.python = os.path.abspath(args.python)
     run = Path(tempfile.mkdtemp(prefix="bff-instructions-"))
     procs = Processes(run)
     sys.stdout.write(f"BFF interpreter: {describe_python(args.python)}\n")
