@@ -172,7 +172,7 @@ class OriginClient:
             head += b"Content-Length: %d\r\n\r\n" % length
         else:
             head += b"Transfer-Encoding: chunked\r\n\r\n"
-        return await self._stream(method, head, body, chunked=length is None)
+        return await self._stream(method, head, body, length)
 
     async def _exchange(self, method: bytes, message: bytes, fresh: bool = False) -> OriginResponse:
         connection, reused = await self._acquire(fresh)
@@ -186,12 +186,14 @@ class OriginClient:
         return response
 
     async def _stream(
-        self, method: bytes, head: bytes, body: AsyncIterable[bytes], *, chunked: bool
+        self, method: bytes, head: bytes, body: AsyncIterable[bytes], length: int | None
     ) -> OriginResponse:
+        chunked = length is None
         connection, reused = await self._acquire(False)
         response = connection.start(method, reused)
         try:
             connection.write(head)
+            sent = 0
             async for chunk in body:
                 if connection.head_done:
                     # The origin answered before the upload ended: it wants no more of it, and the connection
@@ -200,11 +202,16 @@ class OriginClient:
                     break
                 if not chunk:
                     continue
+                sent += len(chunk)
+                if length is not None and sent > length:
+                    raise ValueError("request body longer than its length")
                 connection.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if chunked else chunk)
                 await connection.drain(self.timeout)
             else:
                 if chunked:
                     connection.write(b"0\r\n\r\n")
+                elif sent != length:
+                    raise ValueError("request body shorter than its length")
             await connection.wait_head(response, self.timeout)
         except BaseException:
             connection.close()

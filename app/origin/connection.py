@@ -302,6 +302,8 @@ class Connection(asyncio.Protocol):
                 self._chunked = value.rstrip().lower().endswith(b"chunked")
             elif lower == b"keep-alive":
                 self.keep_alive_hint = _keep_alive_timeout(value)
+        if self._head_done:
+            return  # a chunked body's trailer fields: not headers of the answer (already sent on)
         assert self.response is not None  # noqa: S101 - on_message_begin checked it
         self.response.headers.append((name, value))
 

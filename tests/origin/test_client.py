@@ -417,3 +417,32 @@ async def test_the_tenant_upstream_keeps_one_client_per_tenant_host() -> None:
         assert main.url in upstream._clients and pod.url not in upstream._clients
         assert len(upstream._clients) == MAX_ORIGINS
         await upstream.aclose()
+
+
+@pytest.mark.parametrize("pieces", [[b"abc", b"defg"], [b"ab"]])
+async def test_a_streamed_body_that_does_not_match_its_length_is_refused_and_the_connection_closed(
+    pieces: list[bytes],
+) -> None:
+    async with ScriptedOrigin(lambda r: answer()) as origin:
+        client = OriginClient(origin.url, timeout=2)
+
+        async def upload() -> AsyncIterator[bytes]:
+            for piece in pieces:
+                yield piece
+
+        with pytest.raises(ValueError):
+            await client.request(b"PUT", b"/up", [], upload(), length=6)
+        assert client.connections == 0
+        await client.aclose()
+
+
+async def test_trailer_fields_are_not_headers_of_the_answer() -> None:
+    raw = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: 1\r\n\r\n"
+    async with ScriptedOrigin(lambda r: raw) as origin:
+        client = OriginClient(origin.url, timeout=2)
+        response = await client.request(b"GET", b"/x", [])
+        assert await read_all(response) == b"ok" and response.header(b"x-trailer") is None
+        response.release()
+        assert await get(client) == (200, b"ok")
+        assert origin.connections == 1
+        await client.aclose()

@@ -40,6 +40,8 @@ SAME: dict[str, bytes | Action] = {
     + chunked(b'{"a"', b":1}"),
     "chunk-extension": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
     + chunked(b"ab", extension=b";x=1"),
+    "trailers": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Trailer\r\n\r\n"
+    + b"2\r\nok\r\n0\r\nX-Trailer: 1\r\nSet-Cookie: t=1\r\n\r\n",
     "gzip": answer(gzip.compress(b'{"success":true}'), JSON, b"Content-Encoding: gzip"),
     "close-delimited": Action(
         send=b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nto the end", close=True
