@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from app.origin import OriginClient, OriginResponse
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.observe.trace_hook import TraceHook
+    from app.origin.client import OriginClient
+    from app.origin.connection import OriginResponse
 
 #: Sent with every call to the tenant, as CyberArk's own clients send them.
 NATIVE_CLIENT = (("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true"))
@@ -45,7 +49,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 class ProxyUpstream(Protocol):
-    """What the proxy needs of its tenant client: :class:`Upstream`, or a wrapper of one (tracing's)."""
+    """What the proxy needs of its tenant client: :class:`Upstream`, or :class:`TracedUpstream` around one."""
 
     async def send(
         self,
@@ -87,15 +91,13 @@ class Upstream:
         """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
         return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=tls_context(settings))
 
-    @property
-    def cookie_count(self) -> int:
-        """Cookies the client holds: always 0 (it has no jar: a tenant Set-Cookie never rides along)."""
-        return 0
-
     def _client(self, base_url: str) -> tuple[OriginClient, bytes]:
         found = self._clients.get(base_url)
         if found is not None:
             return found
+        # Imported here: the login client imports this module for NATIVE_CLIENT and tls_context alone.
+        from app.origin.client import OriginClient
+
         if len(self._clients) >= MAX_ORIGINS:
             # The configured tenant's client (the first) stays; the oldest pod's goes.
             oldest = next(k for k in self._clients if k != self.base_url)
@@ -139,3 +141,39 @@ class Upstream:
         if query:
             target += b"?" + query.encode("ascii")
         return await client.request(method.encode("ascii"), target, headers, body, length=length)
+
+
+class TracedUpstream:
+    """An :class:`Upstream` whose every call runs inside ``trace`` (a CLIENT span, ``traceparent`` out).
+
+    A wrapper, so that with tracing off the proxy's per-call path has nothing added to it.
+    """
+
+    def __init__(self, upstream: Upstream, trace: TraceHook) -> None:
+        self.inner = upstream
+        self.trace = trace
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[bytes, bytes]],
+        body: Body = None,
+        base_url: str | None = None,
+        *,
+        length: int | None = None,
+    ) -> OriginResponse:
+        with self.trace("proxy", method, route="/api/{path}") as span:
+            # Ours replace any the browser sent: the tenant sees the BFF's span as its parent.
+            headers[:] = [(k, v) for k, v in headers if k.lower() not in (b"traceparent", b"tracestate")]
+            headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in span.headers.items())
+            response = await self.inner.send(method, path, query, headers, body, base_url, length=length)
+            span.answered(response.status)
+            return response

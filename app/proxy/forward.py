@@ -38,17 +38,17 @@ from app.identity.envelope import rejects_token
 from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
-from app.origin import OriginResponse
+from app.origin.connection import OriginResponse
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.security.allowlist import AllowList
+from app.security.cookies import clear_session_cookie
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
     request_headers_for_upstream,
     response_headers_for_browser,
 )
-from app.sessions.cookies import clear_session_cookie
 from app.sessions.refresh import Refresher
 from app.sessions.service import Session, SessionService
 from app.settings import Settings

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.errors import TenantTimeout, TenantUnavailable
-from app.origin import OriginClient, OriginResponse
+from app.origin.client import OriginClient
+from app.origin.connection import OriginResponse
 from tests.origin.scripted import Action, Request, ScriptedOrigin, answer
 
 
