@@ -20,11 +20,12 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from app.configuration import load_settings_or_exit
 from app.errors import StoreUnavailable
 from app.observe.logs import audit, configure_logging
 from app.sessions.factory import open_store
 from app.sessions.service import SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -29,6 +29,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from app.configuration import load_settings_or_exit
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.identity.oauth import OAuthClient
@@ -52,7 +53,8 @@ from app.sessions.pre_auth import PreAuthStore
 from app.sessions.refresh import Refresher
 from app.sessions.service import SessionService
 from app.sessions.store import Store
-from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
+from app.settings import Settings
+from app.variable_names import warn_unknown_variables
 
 log = logging.getLogger("bff")
 

@@ -16,9 +16,10 @@ import asyncio
 import sys
 import time
 
+from app.configuration import load_settings_or_exit
 from app.sessions.factory import open_store
 from app.sessions.service import SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.settings import Settings
 
 BENCH_USER = {
     "id": "bench-user-0001",
