@@ -41,7 +41,7 @@ from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
 from app.proxy import Proxy, ProxyFirstFastAPI
-from app.routes import auth, ops
+from app.routes import login, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
@@ -123,6 +123,7 @@ def create_app(
             else OAuthLoginFlow(
                 oauth,
                 app.state.sessions.keyring.oauth_login_keys,
+                store,
                 redirect_uri=settings.oauth_redirect_uri,
                 scope=settings.cyberark_oauth_scope,
                 login_timeout=settings.bff_login_timeout,
@@ -179,6 +180,8 @@ def create_app(
         # The API's description is for developers, not for whoever reaches a production host.
         openapi_url=None if production else "/openapi.json",
         redoc_url=None,
+        # A path is answered as it is: a redirect to its other spelling would be built from Host.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.metrics = metrics
@@ -189,8 +192,8 @@ def create_app(
     app.include_router(ops.router)
     if settings.bff_metrics_port is None:
         app.include_router(ops.metrics_router)
-    app.include_router(auth.router)
-    app.include_router(oauth_routes.router)
+    for routes in (login, session, oauth_routes):
+        app.include_router(routes.router)
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")

@@ -1,10 +1,11 @@
-"""The FastAPI side: ``/auth`` (login steps, session, logout, sessions) and the ops routes (health).
+"""The FastAPI side: ``/auth`` and the ops routes (health), one module per group of routes.
 
-``auth.router`` and ``ops.router`` are mounted by :func:`app.main.create_app`; :func:`error_response` is the
-one JSON answer for every :class:`~app.errors.BFFError`.
+``login`` (the API login's steps), ``oauth`` (the OAuth navigations and /auth/options), ``session`` (the
+session, logout and the user's sessions) and ``ops`` are mounted by :func:`app.main.create_app`; no route
+module imports another. :func:`error_response` is the one JSON answer for every :class:`~app.errors.BFFError`.
 """
 
-from app.routes import auth, ops
+from app.routes import login, oauth, ops, session
 from app.routes.responses import error_response
 
-__all__ = ["auth", "error_response", "ops"]
+__all__ = ["error_response", "login", "oauth", "ops", "session"]
