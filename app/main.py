@@ -25,7 +25,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
@@ -44,6 +43,7 @@ from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import login, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
+from app.routes.static import SpaFiles
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
@@ -195,7 +195,7 @@ def create_app(
     for routes in (login, session, oauth_routes):
         app.include_router(routes.router)
     if settings.bff_static_dir is not None:
-        spa = StaticFiles(directory=settings.bff_static_dir, html=True)
+        spa = SpaFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
 
     # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.
