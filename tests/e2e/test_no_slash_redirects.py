@@ -43,12 +43,13 @@ def assert_not_found(answer: httpx.Response) -> None:
     assert answer.json()["error"] == "not_found"
 
 
+@pytest.mark.parametrize("spa", [False, True], ids=["routes", "routes+spa"])
 @pytest.mark.parametrize(("method", "path"), SLASHED, ids=[f"{m} {p}" for m, p in SLASHED])
 async def test_a_trailing_slash_is_not_found_never_a_redirect_to_the_host_header(
-    method: str, path: str, make_oauth_bff: OAuthBffFactory, tmp_path: Path
+    method: str, path: str, spa: bool, make_oauth_bff: OAuthBffFactory, tmp_path: Path
 ) -> None:
     (tmp_path / "index.html").write_text("<!doctype html><title>SPA</title>")
-    bff = make_oauth_bff(bff_static_dir=tmp_path)
+    bff = make_oauth_bff(bff_static_dir=tmp_path) if spa else make_oauth_bff()
     async with httpx.AsyncClient(base_url=bff.url, timeout=15) as client:
         answer = await client.request(method, path, headers=EVIL, json={} if method == "POST" else None)
         assert_not_found(answer)
