@@ -17,9 +17,9 @@ import sys
 import time
 
 from app.configuration import load_settings_or_exit
-from app.sessions.factory import open_store
 from app.sessions.service import SessionService
 from app.settings import Settings
+from app.store.factory import open_store
 
 BENCH_USER = {
     "id": "bench-user-0001",

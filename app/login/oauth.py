@@ -38,7 +38,7 @@ from app.errors import InvalidRequest, TenantError, TenantProtocolError
 from app.identity.oauth import OAuthClient, OAuthUser, TokenSet
 from app.sessions.records import Session
 from app.sessions.sealed import seal, unseal
-from app.sessions.store import Store
+from app.store.protocol import Store
 
 log = logging.getLogger("bff.oauth")
 

@@ -31,10 +31,20 @@ from app.login.flow import Advanced, AnyStep, LoginFlow, LoginState
 from app.login.promotion import FinishedLogin, held_session, promote
 from app.login.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step
 from app.observe.logs import audit
-from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Logins, Sessions, Tenant
+from app.routes.deps import (
+    AppMetrics,
+    AppSettings,
+    ClientIP,
+    Clock,
+    Limiter,
+    Logins,
+    Sessions,
+    Tenant,
+    services_of,
+)
 from app.routes.responses import UPSTREAM_ERRORS, NoStoreRoute, documented_errors, error_response
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_login_cookie, login_cookie, session_cookie
+from app.security.cookies import clear_login_cookie, login_cookie, session_cookie
 from app.settings import RateLimit
 
 log = logging.getLogger("bff.auth")
@@ -55,7 +65,7 @@ class ApiLoginRoute(NoStoreRoute):
         handler = super().get_route_handler()
 
         async def api_login_only(request: Request) -> Response:
-            if not request.app.state.settings.api_login_enabled:
+            if not services_of(request).settings.api_login_enabled:
                 return error_response(NotFound())
             return await handler(request)
 
@@ -96,6 +106,7 @@ class LoginDesk:
     metrics: AppMetrics
     ip: ClientIP
     tenant: Tenant
+    clock: Clock
 
     @cached_property
     def flow(self) -> LoginFlow:
@@ -103,7 +114,7 @@ class LoginDesk:
             self.tenant,
             poll_min_interval=self.settings.bff_poll_min_interval,
             count_oob=self._count_oob,
-            clock=self.request.app.state.clock,
+            clock=self.clock,
             before_oob=self._limit_oob,
         )
 

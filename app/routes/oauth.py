@@ -24,10 +24,10 @@ from app.errors import InvalidRequest, NotFound, RateLimited, TenantError
 from app.login.oauth import LoginError, OAuthLoginFlow, local_return_to
 from app.login.promotion import FinishedLogin, held_session, promote
 from app.observe.logs import audit
-from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Sessions
+from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, OAuthFlowOrNone, Sessions
 from app.routes.responses import NoStoreRoute, documented_errors
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
+from app.security.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
 
 log = logging.getLogger("bff.oauth")
 
@@ -48,8 +48,7 @@ async def options(settings: AppSettings) -> LoginOptions:
     return LoginOptions.model_validate({"login_modes": settings.bff_login_modes})
 
 
-def _flow(request: Request) -> OAuthLoginFlow:
-    flow: OAuthLoginFlow | None = request.app.state.oauth_flow
+def _flow(flow: OAuthFlowOrNone) -> OAuthLoginFlow:
     if flow is None:
         raise NotFound()  # BFF_LOGIN_MODES has no oauth: these routes do not exist
     return flow

@@ -15,13 +15,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.errors import NotFound, TenantError
-from app.identity.oauth import OAuthClient
 from app.login.oauth import revoke_tokens
 from app.login.steps import UserView
 from app.observe.logs import audit
-from app.routes.deps import AppMetrics, AppSettings, CurrentSession, Sessions, Tenant
+from app.routes.deps import AppMetrics, AppSettings, CurrentSession, OAuthClientOrNone, Sessions, Tenant
 from app.routes.responses import UPSTREAM_ERRORS, NoStoreRoute, documented_errors
-from app.sessions.cookies import clear_session_cookie
+from app.security.cookies import clear_session_cookie
 
 log = logging.getLogger("bff.auth")
 
@@ -85,13 +84,17 @@ async def session_state(session: CurrentSession) -> SessionState:
     responses={**documented_errors({503: UPSTREAM_ERRORS[503]}), **_LOGOUT_RESPONSES},
 )
 async def logout(
-    request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings, metrics: AppMetrics
+    request: Request,
+    sessions: Sessions,
+    tenant: Tenant,
+    settings: AppSettings,
+    metrics: AppMetrics,
+    oauth: OAuthClientOrNone,
 ) -> Response:
     response = Response(status_code=204)
     session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
     if session is not None and session.login == "oauth":
         request.state.session = session.log_id
-        oauth: OAuthClient | None = request.app.state.oauth_client
         await revoke_tokens(oauth, session)
         await sessions.delete(session)
         if oauth is not None:  # else OAuth was turned off since: no tenant sign-out to offer
