@@ -820,8 +820,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description rate_limited, with retry_after and Retry-After */
-            429: {
+            /** @description store_unavailable, with Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
