@@ -5,6 +5,7 @@ Nothing here names a tenant field; :mod:`app.identity.results` maps the tenant's
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -88,15 +89,47 @@ class LoginContext(_Frozen):
         return cls.model_validate(data)
 
 
-class TenantUser(_Frozen):
-    """Who logged in, e.g. ``TenantUser(id="c2c…", username="jane@example.com", display_name="Jane")``."""
+@dataclass(frozen=True, slots=True)
+class User:
+    """The signed-in user, whichever way they signed in: ``User(id="c2c…", username="jane@example.com")``.
+
+    Each login mode maps its answer onto it in one place: the API login's ``LoginSuccess`` and the federated
+    Whoami fallback in :mod:`app.identity.results`, the OAuth ``id_token``/UserInfo claims in
+    :meth:`app.identity.oauth.OAuthClient.user`. A session keeps it in its record (:meth:`to_dict`); the
+    browser sees it as ``UserView``. A dataclass rather than a model: every proxied call decodes one.
+    """
 
     id: str
     username: str
     display_name: str | None = None
     email: str | None = None
-    #: The pod's host name, or the customer id when the tenant did not name its pod.
+    #: The pod's host name, or the customer id when the tenant did not name its pod (OAuth: the tenant's).
     tenant: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """The fields that are set, as a session record keeps them; :meth:`from_dict` reads them back."""
+        values = {
+            "id": self.id,
+            "username": self.username,
+            "display_name": self.display_name,
+            "email": self.email,
+            "tenant": self.tenant,
+        }
+        return {name: value for name, value in values.items() if value is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> User:
+        """Read :meth:`to_dict`'s output; ``KeyError`` without an id or user name, ``AttributeError`` for a
+        non-object."""
+        get = data.get
+        display_name, email, tenant = get("display_name"), get("email"), get("tenant")
+        return cls(
+            str(data["id"]),
+            str(data["username"]),
+            None if display_name is None else str(display_name),
+            None if email is None else str(email),
+            None if tenant is None else str(tenant),
+        )
 
 
 # Start -----------------------------------------------------------------------------------------------
@@ -148,12 +181,12 @@ class NewPackage(_Frozen):
 
 
 class LoggedIn(_Frozen):
-    """The login succeeded, e.g. ``LoggedIn(token="<.ASPXAUTH>", user=TenantUser(...))``."""
+    """The login succeeded, e.g. ``LoggedIn(token="<.ASPXAUTH>", user=User(...))``."""
 
     #: The duration-based ``.ASPXAUTH`` value (a federated login's ``Token``), used as ``Authorization:
     #: Bearer``; never log it.
     token: str = Field(repr=False)
-    user: TenantUser
+    user: User
     #: The tenant host (``scheme://host[:port]``) that issued the token: every bearer call goes there.
     base_url: str | None = None
     #: Seconds the token is good for, when the tenant said (``TokenLifetime``).

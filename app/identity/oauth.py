@@ -35,6 +35,7 @@ from joserfc.jwt import ClaimsOption
 
 from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
+from app.identity.models import User
 from app.identity.results import opt_seconds
 
 if TYPE_CHECKING:
@@ -63,27 +64,6 @@ class TokenSet:
     expires_in: float | None
     refresh_token: str | None = field(default=None, repr=False)
     id_token: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class OAuthUser:
-    """The user object's fields, from ``id_token`` claims or UserInfo."""
-
-    id: str
-    username: str
-    display_name: str | None
-    email: str | None
-    tenant: str
-
-    def as_dict(self) -> dict[str, str]:
-        values = {
-            "id": self.id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "email": self.email,
-            "tenant": self.tenant,
-        }
-        return {k: v for k, v in values.items() if v}
 
 
 class OAuthClient:
@@ -244,8 +224,8 @@ class OAuthClient:
         """Whether ``claims`` carry a user name (else UserInfo is asked)."""
         return any(_text(claims.get(name)) for name in ("preferred_username", "unique_name", "email"))
 
-    def user(self, claims: Mapping[str, Any]) -> OAuthUser:
-        """The user object from id_token claims or a UserInfo answer (api.md §2)."""
+    def user(self, claims: Mapping[str, Any]) -> User:
+        """The signed-in user from id_token claims or a UserInfo answer (api.md §2)."""
         sub = _text(claims.get("sub"))
         username = (
             _text(claims.get("preferred_username"))
@@ -254,7 +234,7 @@ class OAuthClient:
         )
         if not sub or not username:
             raise TenantProtocolError("the tenant named no sub or user name")
-        return OAuthUser(
+        return User(
             id=sub,
             username=username,
             display_name=_text(claims.get("name")),

@@ -22,7 +22,7 @@ from app.identity.models import (
     Package,
     Pending,
     Question,
-    TenantUser,
+    User,
 )
 
 #: AnswerType -> what the user does. QR is only ever polled, so it behaves like an out-of-band mechanism.
@@ -74,14 +74,14 @@ class IdpSuccess:
 
     token: str | None = field(repr=False)
     lifetime: float | None
-    user: TenantUser | None
+    user: User | None
 
 
 @dataclass(frozen=True, slots=True)
 class SuccessReply:
     """Logged in; the token itself comes from the ``.ASPXAUTH`` cookie, not from this body."""
 
-    user: TenantUser
+    user: User
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +255,9 @@ def parse_questions(data: dict[str, Any]) -> tuple[Question, ...] | None:
     return tuple(questions)
 
 
-def parse_user(data: dict[str, Any]) -> TenantUser:
+def parse_user(data: dict[str, Any]) -> User:
     """The user fields of a ``LoginSuccess`` result."""
-    return TenantUser(
+    return User(
         id=req_str(data, "UserId"),
         username=req_str(data, "User"),
         display_name=opt_str(data, "DisplayName"),
@@ -266,7 +266,7 @@ def parse_user(data: dict[str, Any]) -> TenantUser:
     )
 
 
-def parse_optional_user(data: dict[str, Any]) -> TenantUser | None:
+def parse_optional_user(data: dict[str, Any]) -> User | None:
     """The user fields of a result that may or may not carry them (federated logins): both ``User`` and
     ``UserId``, or None."""
     if opt_str(data, "User") is None or opt_str(data, "UserId") is None:
@@ -274,10 +274,10 @@ def parse_optional_user(data: dict[str, Any]) -> TenantUser | None:
     return parse_user(data)
 
 
-def parse_whoami_user(result: dict[str, Any] | None, typed: str) -> TenantUser:
+def parse_whoami_user(result: dict[str, Any] | None, typed: str) -> User:
     """The user of a ``Whoami`` result: ``UserUuid`` is the id, ``User`` the name (else what was typed)."""
     data = as_object(result, "Whoami result")
-    return TenantUser(
+    return User(
         id=req_str(data, "UserUuid"),
         username=opt_str(data, "User") or typed,
         tenant=opt_str(data, "TenantId"),

@@ -225,15 +225,7 @@ class LoginFlow:
 
 
 def _authenticated(outcome: LoggedIn) -> Advanced:
-    user = outcome.user
-    view = UserView(
-        id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        email=user.email,
-        tenant=user.tenant,
-    )
-    return Advanced(step=AuthenticatedStep(user=view), logged_in=outcome)
+    return Advanced(step=AuthenticatedStep(user=UserView.of(outcome.user)), logged_in=outcome)
 
 
 def _federated(state: LoginState, outcome: Outcome) -> Advanced:

@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.errors import InvalidRequest, TenantError, TenantProtocolError
-from app.identity.oauth import OAuthClient, OAuthUser, TokenSet
+from app.identity.models import User
+from app.identity.oauth import OAuthClient, TokenSet
 from app.sessions.records import Session
 from app.sessions.sealed import seal, unseal
 from app.store.protocol import Store
@@ -121,7 +122,7 @@ class OAuthLoggedIn:
     """A finished code flow: the tenant's tokens and the user they belong to."""
 
     tokens: TokenSet
-    user: OAuthUser
+    user: User
 
 
 class OAuthLoginFlow:

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from app.identity.models import User
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
 from app.sessions.records import Session
@@ -31,7 +32,7 @@ class FinishedLogin:
 
     mode: Literal["api", "oauth"]
     bearer: str = field(repr=False)
-    user: dict[str, str] = field(repr=False)
+    user: User = field(repr=False)
     #: Seconds the bearer is good for, when the tenant said; it caps the session (and its cookie).
     lifetime: float | None
     access_expires_at: float | None = None

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.identity.models import User
+
 
 class QuestionView(BaseModel):
     id: str
@@ -57,11 +59,23 @@ class RedirectStep(BaseModel):
 
 
 class UserView(BaseModel):
+    """The signed-in :class:`~app.identity.models.User` as the browser sees it (api.md §2's user object)."""
+
     id: str
     username: str
     display_name: str | None = None
     email: str | None = None
     tenant: str | None = None
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            email=user.email,
+            tenant=user.tenant,
+        )
 
 
 class AuthenticatedStep(BaseModel):

@@ -275,7 +275,7 @@ async def _promote(
     finished = FinishedLogin(
         mode="api",
         bearer=logged_in.token,
-        user={k: v for k, v in logged_in.user.model_dump().items() if v is not None},
+        user=logged_in.user,
         lifetime=logged_in.lifetime,
         # Only a pod is kept: a session of CYBERARK_TENANT_URL's own host needs no bytes for it.
         tenant_url=None if logged_in.base_url == desk.tenant.base_url else logged_in.base_url,

@@ -155,7 +155,7 @@ async def oauth_callback(
     finished = FinishedLogin(
         mode="oauth",
         bearer=tokens.access_token,
-        user=done.user.as_dict(),
+        user=done.user,
         # Without a refresh token the session cannot outlive its access token.
         lifetime=tokens.expires_in if tokens.refresh_token is None else None,
         access_expires_at=None if tokens.expires_in is None else sessions.clock() + tokens.expires_in,

@@ -70,7 +70,7 @@ def _iso(epoch: float) -> datetime:
 async def session_state(session: CurrentSession) -> SessionState:
     return SessionState(
         authenticated=True,
-        user=UserView.model_validate(session.user),
+        user=UserView.of(session.user),
         expires_at=_iso(session.expires_at),
         idle_expires_at=_iso(session.idle_expires_at),
         login=session.login,

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.identity.models import User
+
 # Made once: json.loads on bytes first guesses their encoding and re-checks whitespace in Python, which
 # costs a fifth of a record's decoding; records are always UTF-8 JSON written by encode() below.
 _DECODER = json.JSONDecoder()
@@ -45,7 +47,7 @@ class Session:
     public_id: str
     log_id: str
     bearer: str = field(repr=False)
-    user: dict[str, str] = field(repr=False)
+    user: User = field(repr=False)
     created_at: float
     last_seen_at: float
     expires_at: float
@@ -84,7 +86,7 @@ class Record:
 
     public_id: str
     bearer: str = field(repr=False)
-    user: dict[str, str] = field(repr=False)
+    user: User = field(repr=False)
     created_at: float
     last_seen_at: float
     expires_at: float
@@ -103,7 +105,7 @@ class Record:
             "v": 1,
             "pid": self.public_id,
             "bearer": self.bearer,
-            "user": self.user,
+            "user": self.user.to_dict(),
             "created": self.created_at,
             "seen": self.last_seen_at,
             "exp": self.expires_at,
@@ -127,7 +129,7 @@ class Record:
             record = cls(
                 public_id=str(data["pid"]),
                 bearer=str(data["bearer"]),
-                user={str(k): str(v) for k, v in data["user"].items()},
+                user=User.from_dict(data["user"]),
                 created_at=float(data["created"]),
                 last_seen_at=float(data["seen"]),
                 expires_at=float(data["exp"]),

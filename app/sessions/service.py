@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from app.errors import StoreUnavailable
+from app.identity.models import User
 from app.sessions.keyring import Keyring
 from app.sessions.records import Record, Session, SessionInfo
 from app.sessions.sealed import seal, unseal
@@ -119,7 +120,7 @@ class SessionService:
         self,
         *,
         bearer: str,
-        user: dict[str, str],
+        user: User,
         user_agent: str,
         ip: str,
         login: str = "api",
@@ -137,7 +138,7 @@ class SessionService:
         ``login_name``: the name the user typed, by which an operator may find the session besides the
         tenant's user name and id.
         """
-        if not user.get("id"):
+        if not user.id:
             raise ValueError("user needs an id")
         now = self.clock()
         limit = self.max_lifetime if lifetime is None else max(1.0, min(lifetime, self.max_lifetime))
@@ -145,7 +146,7 @@ class SessionService:
         record = Record(
             public_id=self.keyring.public_id(ticket.id),
             bearer=bearer,
-            user=dict(user),
+            user=user,
             created_at=now,
             last_seen_at=now,
             expires_at=ticket.expires_at,
@@ -159,11 +160,11 @@ class SessionService:
         key = RECORD_KEYS + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
         # The index grows only here: drop its dead lines, and make room for this session under the cap.
-        await self.index.end_oldest(await self.index.read(user["id"]), keep=self.max_per_user - 1)
+        await self.index.end_oldest(await self.index.read(user.id), keep=self.max_per_user - 1)
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
         await self.index.add(record, key, min_ttl=self.max_lifetime)
-        await self.index.add_names((user.get("username"), login_name), user["id"])
+        await self.index.add_names((user.username, login_name), user.id)
         session = self._session(ticket, key, record, idle_expires_at=now + ttl)
         log.info("session created", extra={"session": session.log_id})
         return self._codec.dump(ticket), session
@@ -212,7 +213,7 @@ class SessionService:
     async def delete(self, session: Session) -> None:
         """End ``session``: its record and its index entry."""
         await self.store.delete(session.storage_key)
-        await self.index.remove(session.user["id"], session.public_id)
+        await self.index.remove(session.user.id, session.public_id)
         log.info("session ended", extra={"session": session.log_id})
 
     async def take(self, cookie: str | None, session: Session) -> Session:
@@ -243,12 +244,12 @@ class SessionService:
     async def list_for(self, session: Session) -> list[SessionInfo]:
         """The live sessions of ``session``'s user, oldest first, the caller's own flagged ``current``."""
         return await self.index.listing(
-            session.user["id"], current=session.public_id, current_seen=session.last_seen_at
+            session.user.id, current=session.public_id, current_seen=session.last_seen_at
         )
 
     async def revoke(self, session: Session, public_id: str) -> bool:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
-        return await self.index.end_listed(session.user["id"], public_id)
+        return await self.index.end_listed(session.user.id, public_id)
 
     def reference(self, session: Session) -> str:
         """A reference that lets :meth:`end_referenced` end ``session`` later, without its cookie.
@@ -256,7 +257,7 @@ class SessionService:
         Keyed names only (the public id and the user's index names, as the store already holds them): it
         leads to the session's index line, which leads to the record; it opens nothing and proves nothing.
         """
-        return "/".join((session.public_id, *self.index.keys(session.user["id"])))
+        return "/".join((session.public_id, *self.index.keys(session.user.id)))
 
     async def end_referenced(self, reference: str) -> bool:
         """End the session :meth:`reference` named; ``False`` when it has ended already (or is not one)."""

@@ -80,7 +80,7 @@ class UserIndex:
 
     async def add(self, record: Record, ref: str, *, min_ttl: float) -> None:
         """Write (or rewrite) the line of the session ``record`` (stored at ``ref``) in its user's index."""
-        index = self.key(record.user["id"])
+        index = self.key(record.user.id)
         entry = IndexEntry(
             ref=ref,
             created_at=record.created_at,

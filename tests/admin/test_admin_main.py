@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from app.admin import main
+from app.identity.models import User
 from app.sessions.service import SessionService
 from app.settings import Settings
 from app.store.factory import open_store
 from tests.support.bff_fixtures import SECRET
 from tests.support.ports import free_port
 
-JANE = {"id": "uid-jane-1", "username": "jane@corp.example", "display_name": "Jane"}
+JANE = User(id="uid-jane-1", username="jane@corp.example", display_name="Jane")
 
 
 @pytest.fixture(autouse=True)
@@ -68,7 +69,7 @@ def test_list_then_revoke_by_name_in_any_case(env: str, capsys: pytest.CaptureFi
     assert set(listed[0]) == {"id", "created_at", "last_seen_at", "user_agent", "ip"}
     assert main(["sessions", "revoke", "--user", "jane@corp.example"]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2"
-    assert main(["sessions", "list", "--user", JANE["id"]]) == 0
+    assert main(["sessions", "list", "--user", JANE.id]) == 0
     assert capsys.readouterr().out.splitlines() == ["0"]
 
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 
+from app.identity.models import User
 from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
 from app.store.factory import open_store
@@ -79,7 +78,7 @@ async def test_a_record_written_before_keeps_using_the_configured_tenant(
     store = open_store(settings, cached=RECORD_KEYS)
     try:
         service = SessionService.from_settings(store, settings)
-        user: dict[str, Any] = {"id": "u-old", "username": "alice@example.com"}
+        user = User(id="u-old", username="alice@example.com")
         cookie, session = await service.create(bearer=token, user=user, user_agent="old", ip="127.0.0.1")
         assert session.tenant_url is None
     finally:

@@ -10,7 +10,7 @@ import pytest
 
 from app.errors import LoginFailed, TenantProtocolError
 from app.identity.client import TenantClient
-from app.identity.models import FederatedRedirect, LoggedIn, LoginContext, Pending, TenantUser
+from app.identity.models import FederatedRedirect, LoggedIn, LoginContext, Pending, User
 from tests.identity.simulated import Sim
 from tests.identity.whoami import whoami as whoami_of
 
@@ -168,7 +168,7 @@ async def test_whoami_without_a_user_name_falls_back_to_the_typed_one() -> None:
     tenant = _tenant(handler)
     outcome, _ = await tenant.oob_status(CTX, "Typed@Example.com")
     assert isinstance(outcome, LoggedIn)
-    assert outcome.user == TenantUser(id="u-9", username="Typed@Example.com")
+    assert outcome.user == User(id="u-9", username="Typed@Example.com")
     await tenant.aclose()
 
 

@@ -13,7 +13,7 @@ from app.identity.models import (
     NextChallenge,
     Pending,
     Question,
-    TenantUser,
+    User,
 )
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
 from tests.identity.whoami import whoami
@@ -31,7 +31,7 @@ async def test_password_only_login_gives_the_duration_token_and_the_user(
     outcome, ctx = await client.answer(started.context, up.id, PASSWORD)
 
     assert isinstance(outcome, LoggedIn)
-    assert outcome.user == TenantUser(
+    assert outcome.user == User(
         id=outcome.user.id,
         username="pw@example.com",
         display_name="Pat Word",

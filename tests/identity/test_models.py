@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from app.identity.models import LoggedIn, LoginContext, Package, TenantUser
+from app.identity.models import LoggedIn, LoginContext, Package, User
 from app.identity.results import PackageReply, parse_start
 from tests.identity.samples import PACKAGE_RESULT
 
@@ -49,7 +49,7 @@ def test_secrets_stay_out_of_reprs() -> None:
     ctx = LoginContext(
         base_url="https://pod.example", session_id="SESSION-SECRET", cookies={"SimLB": "COOKIE"}
     )
-    logged_in = LoggedIn(token="TOKEN-SECRET", user=TenantUser(id="u", username="jane"))
+    logged_in = LoggedIn(token="TOKEN-SECRET", user=User(id="u", username="jane"))
     text = repr(ctx) + str(ctx) + repr(logged_in) + str(logged_in)
     for secret in ("SESSION-SECRET", "COOKIE", "TOKEN-SECRET"):
         assert secret not in text

@@ -10,7 +10,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.errors import TenantProtocolError
-from app.identity.models import Mechanism, NextChallenge, Pending, Question, TenantUser
+from app.identity.models import Mechanism, NextChallenge, Pending, Question, User
 from app.identity.results import (
     FederatedReply,
     NoncommittalReply,
@@ -148,7 +148,7 @@ def test_a_new_package_is_read_like_a_start_package() -> None:
 
 def test_login_success_gives_the_user_under_our_names() -> None:
     assert parse_advance(SUCCESS_RESULT) == SuccessReply(
-        TenantUser(
+        User(
             id="2f9c-user-id",
             username="jane@example.com",
             display_name="Jane Doe",

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 
 from app.errors import TenantProtocolError
-from app.identity.models import Pending, TenantUser
+from app.identity.models import Pending, User
 from app.identity.results import (
     FederatedReply,
     IdpSuccess,
@@ -97,7 +97,7 @@ def test_the_pin_answer_may_carry_the_token_or_leave_it_to_the_cookie() -> None:
 
 
 def test_whoami_gives_the_user_and_falls_back_to_the_typed_name() -> None:
-    assert parse_whoami_user({"User": "jane@x", "UserUuid": "u1", "TenantId": "ABC"}, "Jane@X") == TenantUser(
+    assert parse_whoami_user({"User": "jane@x", "UserUuid": "u1", "TenantId": "ABC"}, "Jane@X") == User(
         id="u1", username="jane@x", tenant="ABC"
     )
     assert parse_whoami_user({"UserUuid": "u1"}, "Jane@X").username == "Jane@X"

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from app.identity.models import User
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.service import SessionService
 from app.store.memory_store import MemoryStore
@@ -96,14 +97,14 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
 
 
 @pytest.fixture
-def user_factory() -> Callable[[str], dict[str, str]]:
-    def make(name: str) -> dict[str, str]:
-        return {
-            "id": f"uid-{name}-6f1c2a",
-            "username": f"{name}@corp.example",
-            "display_name": f"{name.title()} Example",
-            "email": f"{name}.mail@corp.example",
-            "tenant": "abc1234.id.cyberark.cloud",
-        }
+def user_factory() -> Callable[[str], User]:
+    def make(name: str) -> User:
+        return User(
+            id=f"uid-{name}-6f1c2a",
+            username=f"{name}@corp.example",
+            display_name=f"{name.title()} Example",
+            email=f"{name}.mail@corp.example",
+            tenant="abc1234.id.cyberark.cloud",
+        )
 
     return make

@@ -5,12 +5,13 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.identity.models import User
 from app.sessions.records import IndexEntry, Record
 
 RECORD = Record(
     public_id="a" * 32,
     bearer="token-\u00e9\u2603",
-    user={"id": "u1", "username": "demo@example.com", "display_name": 'Dé "mo"'},
+    user=User(id="u1", username="demo@example.com", display_name='Dé "mo"'),
     created_at=1.5,
     last_seen_at=2.25,
     expires_at=3.0,

@@ -8,12 +8,13 @@ import time
 import pytest
 
 from app.errors import TenantTimeout
+from app.identity.models import User
 from app.sessions.refresh import LEASE_MARGIN, Refresher
 from app.sessions.service import SessionService
 from app.store.memory_store import MemoryStore
 
 SECRET = b"refresh-lease-test-secret-0123456789abcdef"
-USER = {"id": "u-1", "username": "jane@example.com"}
+USER = User(id="u-1", username="jane@example.com")
 
 
 class StalledTenant:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.identity.models import User
 from tests.sessions.conftest import OLD_SECRET, SECRET, Harness
 
-UserFactory = Callable[[str], dict[str, str]]
+UserFactory = Callable[[str], User]
 
 
 async def test_a_reference_ends_its_session_and_index_line_once(
@@ -18,7 +19,7 @@ async def test_a_reference_ends_its_session_and_index_line_once(
     cookie, held = await sessions.create(bearer="t1", user=alice, user_agent="UA", ip="10.0.0.1")
     _, other = await sessions.create(bearer="t2", user=alice, user_agent="UA", ip="10.0.0.2")
     reference = sessions.reference(held)
-    assert cookie not in reference and alice["id"] not in reference
+    assert cookie not in reference and alice.id not in reference
     assert await sessions.end_referenced(reference) is True
     assert await sessions.load(cookie) is None
     assert [info.id for info in await sessions.list_for(other)] == [other.public_id]  # the other lives

@@ -32,7 +32,7 @@ async def test_take_returns_the_tokens_a_refresh_stored_after_the_session_was_re
     ended = await sessions.take(cookie, read)
     assert (ended.bearer, ended.refresh_token) == ("access-2", "refresh-2")
     assert await sessions.load(cookie) is None
-    assert await harness.store.hgetall(sessions.index_key(USER["id"])) == {}
+    assert await harness.store.hgetall(sessions.index_key(USER.id)) == {}
 
 
 async def test_take_never_deletes_tokens_stored_between_its_read_and_its_delete(harness: Harness) -> None:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_decode, base64_encode
 
+from app.identity.models import User
 from app.sessions.service import SessionService
 from app.sessions.ticket import ID_BYTES, KEY_BYTES, Ticket, TicketCodec, _canonical_b64
 from app.store.memory_store import MemoryStore
@@ -119,7 +120,7 @@ def test_random_bytes_as_latin1_are_refused(raw: bytes) -> None:
 def test_service_load_of_garbage_is_none_never_an_error(cookie: str) -> None:
     async def run() -> None:
         service = SessionService(MemoryStore(), [NEW, OLD], idle_timeout=60, max_lifetime=600)
-        real, _ = await service.create(bearer="b", user={"id": "u"}, user_agent="", ip="")
+        real, _ = await service.create(bearer="b", user=User(id="u", username="u"), user_agent="", ip="")
         assert await service.load(real) is not None
         assert await service.load(cookie) is None
         assert await service.load(cookie, slide=False) is None

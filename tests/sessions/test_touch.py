@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio.cluster import RedisCluster
 
+from app.identity.models import User
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.store.protocol import Store
 from app.store.redis_store import RedisStore
@@ -56,7 +57,7 @@ class PausingStore:
         return gated
 
 
-USER = {"id": "uid-touch-1", "username": "touch@corp.example", "tenant": "t.example"}
+USER = User(id="uid-touch-1", username="touch@corp.example", tenant="t.example")
 
 
 async def refresh_during_touch(store: Store, clock: FakeClock) -> None:

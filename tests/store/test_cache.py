@@ -14,6 +14,7 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from app.errors import StoreUnavailable
+from app.identity.models import User
 from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
 from app.store import cache as cache_module
@@ -23,7 +24,7 @@ from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET, FakeClock
 from tests.support.redis_server import RedisServer
 
-UserFactory = Callable[[str], dict[str, str]]
+UserFactory = Callable[[str], User]
 
 
 # The copy itself --------------------------------------------------------------------------------------

@@ -11,20 +11,21 @@ from typing import Any
 import pytest
 
 from app.errors import NoLoginInProgress
+from app.identity.models import User
 from app.sessions.records import Session
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService, idle_slack
 from app.sessions.ticket import TicketCodec
 from tests.sessions.conftest import OLD_SECRET, PREFIX, SECRET, Harness
 
-UserFactory = Callable[[str], dict[str, str]]
+UserFactory = Callable[[str], User]
 
 
 async def new_session(
-    harness: Harness, user: dict[str, str], *, ua: str = "Firefox", **kw: Any
+    harness: Harness, user: User, *, ua: str = "Firefox", **kw: Any
 ) -> tuple[SessionService, str, Session]:
     service = harness.sessions(**kw)
     cookie, session = await service.create(
-        bearer="BEARER-" + user["id"], user=user, user_agent=ua, ip="10.0.0.7"
+        bearer="BEARER-" + user.id, user=user, user_agent=ua, ip="10.0.0.7"
     )
     return service, cookie, session
 
@@ -163,7 +164,7 @@ async def test_create_and_load(harness: Harness, user_factory: UserFactory) -> N
     # down in real time (which the fake clock does not see).
     real_elapsed = time.monotonic() - started if harness.raw is not None else 0.0
     assert loaded is not None
-    assert loaded.bearer == "BEARER-" + user["id"]
+    assert loaded.bearer == "BEARER-" + user.id
     assert loaded.user == user
     assert loaded.user_agent == "Firefox" and loaded.ip == "10.0.0.7"
     assert loaded.public_id == created.public_id
@@ -277,7 +278,7 @@ async def test_delete_ends_record_and_index_entry(harness: Harness, user_factory
     await service.delete(session)
     assert await service.load(cookie) is None
     assert await harness.store.get(session.storage_key) is None
-    assert set(await harness.store.hgetall(service.index_key(user["id"]))) == {other.public_id}
+    assert set(await harness.store.hgetall(service.index_key(user.id))) == {other.public_id}
     assert await service.load(other_cookie) is not None
 
 
@@ -309,7 +310,7 @@ async def test_listing_prunes_expired_sessions_from_the_index(
     _, cookie, newer = await new_session(harness, alice, idle=1.5)
     await harness.elapse(0.8)
     # older idled out (1.8 s > 1.5 s); its index line still exists until a listing notices.
-    index = service.index_key(alice["id"])
+    index = service.index_key(alice.id)
     assert set(await harness.store.hgetall(index)) == {older.public_id, newer.public_id}
     current = await service.load(cookie)
     assert current is not None
@@ -328,13 +329,13 @@ async def test_listing_prunes_sessions_past_their_absolute_expiry(
     current = await service.load(cookie)
     assert current is not None
     assert [i.id for i in await service.list_for(current)] == [newer.public_id]
-    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {newer.public_id}
+    assert set(await harness.store.hgetall(service.index_key(alice.id))) == {newer.public_id}
 
 
 async def test_index_lives_as_long_as_the_newest_session(harness: Harness, user_factory: UserFactory) -> None:
     alice = user_factory("alice")
     service, _, _ = await new_session(harness, alice, max_lifetime=3600)
-    ttl = await harness.store.ttl(service.index_key(alice["id"]))
+    ttl = await harness.store.ttl(service.index_key(alice.id))
     assert ttl is not None and 3590 < ttl <= 3600
 
 
@@ -398,19 +399,19 @@ async def test_user_index_is_named_by_a_keyed_hash_not_a_plain_hash_of_the_user_
 ) -> None:
     alice = user_factory("alice")
     service, _, _ = await new_session(harness, alice)
-    index = service.index_key(alice["id"])
+    index = service.index_key(alice.id)
     assert await harness.store.hgetall(index)
     plain = {
-        hashlib.sha256(alice["id"].encode()).hexdigest(),
-        hashlib.sha256(b"bff-user\x00" + alice["id"].encode()).hexdigest(),  # the name before this change
+        hashlib.sha256(alice.id.encode()).hexdigest(),
+        hashlib.sha256(b"bff-user\x00" + alice.id.encode()).hexdigest(),  # the name before this change
     }
     keys = await harness.keys()
     assert PREFIX + index in keys
     assert not any(digest in key for key in keys for digest in plain)
     # Another secret names another index: without the secret, a known user id finds nothing.
-    assert harness.sessions(secrets=[OLD_SECRET]).index_key(alice["id"]) != index
-    assert harness.sessions(secrets=[SECRET]).index_key(alice["id"]) == index
-    assert service.index_key(user_factory("bob")["id"]) != index
+    assert harness.sessions(secrets=[OLD_SECRET]).index_key(alice.id) != index
+    assert harness.sessions(secrets=[SECRET]).index_key(alice.id) == index
+    assert service.index_key(user_factory("bob").id) != index
 
 
 async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
@@ -422,7 +423,7 @@ async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
     _, second = await old.create(bearer="b2", user=alice, user_agent="ua", ip="1.1.1.1")
     rotated = harness.sessions(secrets=[SECRET, OLD_SECRET])
     _, mine = await rotated.create(bearer="b3", user=alice, user_agent="ua", ip="1.1.1.1")
-    assert rotated.index_key(alice["id"]) != old.index_key(alice["id"])
+    assert rotated.index_key(alice.id) != old.index_key(alice.id)
     assert await rotated.revoke(mine, first.public_id) is True
     assert await harness.store.get(first.storage_key) is None
     second_now = await rotated.load(
@@ -430,7 +431,7 @@ async def test_ending_and_revoking_reach_the_index_named_under_an_older_secret(
     )
     assert second_now is not None
     await rotated.delete(second_now)
-    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {second.public_id}
+    assert set(await harness.store.hgetall(old.index_key(alice.id))) == {second.public_id}
     assert {i.id for i in await rotated.list_for(mine)} == {second.public_id, mine.public_id}
 
 
@@ -443,7 +444,7 @@ async def test_a_login_prunes_lines_of_expired_sessions_from_the_index(
     for n in range(120):
         harness.clock.advance(101 if n else 0)
         _, last = await service.create(bearer="b", user=alice, user_agent="ua", ip="10.0.0.7")
-    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {last.public_id}
+    assert set(await harness.store.hgetall(service.index_key(alice.id))) == {last.public_id}
     # Sessions whose records are gone (idled out, ended elsewhere) are pruned too.
     ended = [
         (await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))[1] for _ in range(3)
@@ -451,7 +452,7 @@ async def test_a_login_prunes_lines_of_expired_sessions_from_the_index(
     for session in ended:
         await harness.store.delete(session.storage_key)
     _, newest = await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
-    assert set(await harness.store.hgetall(service.index_key(alice["id"]))) == {
+    assert set(await harness.store.hgetall(service.index_key(alice.id))) == {
         last.public_id,
         newest.public_id,
     }
@@ -468,7 +469,7 @@ async def test_sessions_per_user_are_capped_and_the_oldest_is_ended(
         made.append(await service.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1"))
         harness.clock.advance(1)
     kept = [session.public_id for _, session in made[2:]]
-    assert sorted(await harness.store.hgetall(service.index_key(alice["id"]))) == sorted(kept)
+    assert sorted(await harness.store.hgetall(service.index_key(alice.id))) == sorted(kept)
     for cookie, session in made[:2]:
         assert await service.load(cookie) is None  # ended, not just unlisted
         assert await harness.store.get(session.storage_key) is None
@@ -491,12 +492,12 @@ async def test_the_cap_counts_and_ends_sessions_indexed_before_a_secret_rotation
     rotated = harness.sessions(secrets=[SECRET, OLD_SECRET], max_per_user=2)
     _, newest = await rotated.create(bearer="b", user=alice, user_agent="ua", ip="1.1.1.1")
     assert await rotated.load(old_cookie) is None
-    assert set(await harness.store.hgetall(old.index_key(alice["id"]))) == {older.public_id}
+    assert set(await harness.store.hgetall(old.index_key(alice.id))) == {older.public_id}
     assert [i.id for i in await rotated.list_for(newest)] == [older.public_id, newest.public_id]
     # Revoking and ending reach the index named under the old secret too.
     assert await rotated.revoke(newest, older.public_id) is True
-    assert await harness.store.hgetall(old.index_key(alice["id"])) == {}
-    assert oldest.public_id not in await harness.store.hgetall(rotated.index_key(alice["id"]))
+    assert await harness.store.hgetall(old.index_key(alice.id)) == {}
+    assert oldest.public_id not in await harness.store.hgetall(rotated.index_key(alice.id))
 
 
 # Pre-auth state ------------------------------------------------------------------------------------
@@ -576,10 +577,10 @@ async def test_a_name_leads_to_every_user_who_signed_in_under_it(
     sessions = harness.sessions()
     alice, bob, carol = user_factory("alice"), user_factory("bob"), user_factory("carol")
     await sessions.create(bearer="a", user=alice, user_agent="UA", ip="10.0.0.1")
-    await sessions.create(bearer="b", user=bob, user_agent="UA", ip="10.0.0.2", login_name=alice["username"])
+    await sessions.create(bearer="b", user=bob, user_agent="UA", ip="10.0.0.2", login_name=alice.username)
     _, kept = await sessions.create(bearer="c", user=carol, user_agent="UA", ip="10.0.0.3")
-    assert len(await sessions.index.sessions_of_user(alice["username"].upper())) == 2
-    assert await sessions.index.revoke_user(alice["username"]) == 2
-    assert await sessions.index.sessions_of_user(alice["username"]) == []
-    assert await sessions.index.sessions_of_user(bob["id"]) == []
-    assert [info.id for info in await sessions.index.sessions_of_user(carol["username"])] == [kept.public_id]
+    assert len(await sessions.index.sessions_of_user(alice.username.upper())) == 2
+    assert await sessions.index.revoke_user(alice.username) == 2
+    assert await sessions.index.sessions_of_user(alice.username) == []
+    assert await sessions.index.sessions_of_user(bob.id) == []
+    assert [info.id for info in await sessions.index.sessions_of_user(carol.username)] == [kept.public_id]

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from app.errors import StoreUnavailable
+from app.identity.models import User
 from app.sessions.service import SessionService
 from app.settings import Settings
 from app.store.factory import open_store
@@ -22,14 +23,14 @@ from tests.sessions.conftest import PREFIX, SECRET, FakeClock
 from tests.support.ports import free_port, wait_for_port
 from tests.support.redis_server import RedisServer
 
-UserFactory = Callable[[str], dict[str, str]]
+UserFactory = Callable[[str], User]
 
 
 def settings(**values: object) -> Settings:
     return Settings(bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode(), **values)  # type: ignore[arg-type]
 
 
-async def round_trip(store: Store, user: dict[str, str]) -> None:
+async def round_trip(store: Store, user: User) -> None:
     """A session survives a create/load through ``store``."""
     sessions = SessionService(store, [SECRET], idle_timeout=60, max_lifetime=600)
     cookie, _ = await sessions.create(bearer="tok", user=user, user_agent="", ip="")

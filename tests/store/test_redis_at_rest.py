@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 
+from app.identity.models import User
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.sessions.ticket import TicketCodec
@@ -68,7 +69,7 @@ async def dump_everything(raw: Redis) -> dict[bytes, list[bytes]]:
 
 
 async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
-    redis_url: str, raw: Redis, user_factory: Callable[[str], dict[str, str]]
+    redis_url: str, raw: Redis, user_factory: Callable[[str], User]
 ) -> None:
     store = RedisStore(Redis.from_url(redis_url), prefix=PREFIX)
     sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
@@ -83,8 +84,8 @@ async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
         assert ticket is not None
         secrets_at_risk |= encodings(ticket.id) | encodings(ticket.key)
         secrets_at_risk |= {cookie.encode(), cookie.split(".")[0].encode(), cookie.split(".")[1].encode()}
-        secrets_at_risk |= {bearer.encode(), user["email"].encode(), user["username"].encode()}
-        secrets_at_risk |= {user["id"].encode(), user["display_name"].encode()}
+        secrets_at_risk |= {bearer.encode(), user.email.encode(), user.username.encode()}
+        secrets_at_risk |= {user.id.encode(), user.display_name.encode()}
         # The public id is the index's field name by design; the raw id must not be derivable from it.
         assert session.public_id.encode() not in encodings(ticket.id)
     await logins.begin({"tenant_session": "TENANT-SESSION-ID-42", "username": "carol@corp.example"})
@@ -104,7 +105,7 @@ async def test_a_copy_of_redis_holds_no_token_id_key_or_identity(
 
 
 async def test_load_is_one_round_trip_and_writes_only_when_the_slack_is_used_up(
-    counted_store: RedisStore, raw: Redis, user_factory: Callable[[str], dict[str, str]]
+    counted_store: RedisStore, raw: Redis, user_factory: Callable[[str], User]
 ) -> None:
     clock = FakeClock()
     sessions = SessionService(counted_store, [SECRET], idle_timeout=600, max_lifetime=3600, clock=clock)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
+from app.identity.models import User
 from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
 from app.store.factory import open_store
@@ -28,7 +29,7 @@ async def clients(raw: Redis) -> int:
 
 
 async def test_sequential_loads_reuse_one_connection(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis.url)
     raw = Redis.from_url(own_redis.url)
@@ -45,7 +46,7 @@ async def test_sequential_loads_reuse_one_connection(
 
 
 async def test_concurrent_loads_each_read_their_own_reply(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis.url)
     made = [
@@ -59,7 +60,7 @@ async def test_concurrent_loads_each_read_their_own_reply(
 
 
 async def test_a_redis_restart_costs_no_request(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis.url)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")

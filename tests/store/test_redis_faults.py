@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from app.errors import StoreUnavailable
+from app.identity.models import User
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
@@ -41,7 +42,7 @@ def paused(redis: RedisServer) -> Iterator[None]:
 
 
 async def test_stopped_redis_is_store_unavailable_then_recovers(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis, timeout=1.0)
     logins = PreAuthStore(store, [SECRET], login_timeout=300)
@@ -82,7 +83,7 @@ async def test_stopped_redis_is_store_unavailable_then_recovers(
 
 
 async def test_hung_redis_times_out_as_store_unavailable(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis, timeout=0.5)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
@@ -104,7 +105,7 @@ async def test_hung_redis_times_out_as_store_unavailable(
 
 
 async def test_the_deadline_is_the_stores_and_leaves_no_cancellation_behind(
-    own_redis: RedisServer, user_factory: Callable[[str], dict[str, str]]
+    own_redis: RedisServer, user_factory: Callable[[str], User]
 ) -> None:
     store, sessions = sessions_on(own_redis, timeout=0.3)
     cookie, _ = await sessions.create(bearer="b", user=user_factory("alice"), user_agent="", ip="")
