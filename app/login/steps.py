@@ -58,9 +58,9 @@ class RedirectStep(BaseModel):
     pin: bool
 
 
+# The signed-in User as the browser sees it (api.md §2's user object). No docstring: it would become the
+# schema's description, and the OpenAPI document (and the npm client's types made from it) would change.
 class UserView(BaseModel):
-    """The signed-in :class:`~app.identity.models.User` as the browser sees it (api.md §2's user object)."""
-
     id: str
     username: str
     display_name: str | None = None
@@ -69,6 +69,7 @@ class UserView(BaseModel):
 
     @classmethod
     def of(cls, user: User) -> UserView:
+        """What the browser sees of ``user``."""
         return cls(
             id=user.id,
             username=user.username,
