@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -61,3 +63,20 @@ def test_the_tenant_host_is_kept_and_records_written_before_it_still_load() -> N
     old = Record.decode(before)
     assert old is not None and old.tenant_url is None and old.bearer == "t"
     assert Record.decode(before.replace(b'"v":1', b'"v":1,"host":5')) is None
+
+
+def test_the_user_is_kept_at_rest_as_its_set_fields_and_read_back_typed() -> None:
+    # The same JSON the records held when the user was a dict of the set fields: sessions made before load.
+    assert json.loads(RECORD.encode())["user"] == {
+        "id": "u1",
+        "username": "demo@example.com",
+        "display_name": 'Dé "mo"',
+    }
+    stored = b'{"id":"u1","username":"x","email":"x@example.com","tenant":"pod.example"}'
+    raw = RECORD.encode().replace(json.dumps(RECORD.user.to_dict(), separators=(",", ":")).encode(), stored)
+    loaded = Record.decode(raw)
+    assert loaded is not None
+    assert loaded.user == User(id="u1", username="x", email="x@example.com", tenant="pod.example")
+    # A user without an id or a name, or that is no object, is no record (never an exception).
+    for user in (b'{"id":"u1"}', b'{"username":"x"}', b"[]", b'"u1"'):
+        assert Record.decode(raw.replace(stored, user)) is None
