@@ -17,17 +17,18 @@ import sys
 import time
 
 from app.configuration import load_settings_or_exit
+from app.identity.models import User
 from app.sessions.service import SessionService
 from app.settings import Settings
 from app.store.factory import open_store
 
-BENCH_USER = {
-    "id": "bench-user-0001",
-    "username": "bench@example.com",
-    "display_name": "Bench User",
-    "email": "bench@example.com",
-    "tenant": "BENCH",
-}
+BENCH_USER = User(
+    id="bench-user-0001",
+    username="bench@example.com",
+    display_name="Bench User",
+    email="bench@example.com",
+    tenant="BENCH",
+)
 
 
 #: How long a seeded OAuth session's access token lives: far past any benchmark, so none refreshes.
@@ -35,7 +36,7 @@ OAUTH_ACCESS_LIFETIME = 86_400
 
 
 async def seed(
-    settings: Settings, token: str, *, user: dict[str, str] | None = None, login: str = "api"
+    settings: Settings, token: str, *, user: User | None = None, login: str = "api"
 ) -> str:
     """Create a session for bearer ``token``; returns the Cookie header value ``name=value``."""
     store = open_store(settings)
@@ -44,7 +45,7 @@ async def seed(
         oauth = login == "oauth"
         cookie, _ = await sessions.create(
             bearer=token,
-            user=dict(user or BENCH_USER),
+            user=user or BENCH_USER,
             user_agent="bench.seed",
             ip="127.0.0.1",
             login=login,
