@@ -35,9 +35,7 @@ BENCH_USER = User(
 OAUTH_ACCESS_LIFETIME = 86_400
 
 
-async def seed(
-    settings: Settings, token: str, *, user: User | None = None, login: str = "api"
-) -> str:
+async def seed(settings: Settings, token: str, *, user: User | None = None, login: str = "api") -> str:
     """Create a session for bearer ``token``; returns the Cookie header value ``name=value``."""
     store = open_store(settings)
     try:
