@@ -43,6 +43,7 @@ from app.proxy import Proxy, ProxyFirstFastAPI
 from app.routes import auth, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
+from app.security.cors import Cors, other_site_origins
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
@@ -167,8 +168,19 @@ def create_app(
                 tracing.shutdown()
 
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
+    # CORS only when origins are listed: without any, a same-origin app pays nothing for it, and the guards
+    # already refuse any foreign origin's preflight (403 origin).
+    cors = Cors(allowed_origins) if allowed_origins else None
+    for origin in other_site_origins(allowed_origins, settings.bff_public_url):
+        log.warning(
+            "BFF_ALLOWED_ORIGINS lists an origin of another site than BFF_PUBLIC_URL: the SameSite=Strict "
+            "session cookie is not sent from there, so its calls have no session",
+            extra={"origin": origin},
+        )
     app = ProxyFirstFastAPI(
         api=api,
+        cors=cors,
+        preflight=None if cors is None else AccessMiddleware(cors.preflight, metrics=metrics),
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
