@@ -40,7 +40,7 @@ from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
 from app.proxy import Proxy, ProxyFirstFastAPI
-from app.routes import auth, ops
+from app.routes import auth, openapi, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.cors import Cors, other_site_origins
@@ -201,6 +201,7 @@ def create_app(
         app.include_router(ops.metrics_router)
     app.include_router(auth.router)
     app.include_router(oauth_routes.router)
+    openapi.install(app, settings)
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
