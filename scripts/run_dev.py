@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -48,6 +49,26 @@ DEMO_APP = {
     "cyberark_oauth_client_id": "bff-demo-client",
     "cyberark_oauth_client_secret": "bff-demo-secret-1",
 }
+
+
+class DevInfo:
+    """Adds ``X-BFF-Dev-Simulator: <its URL>`` to every answer: the demo SPA's "approve" hint names it."""
+
+    def __init__(self, app: Any, simulator_url: str) -> None:
+        self.app = app
+        self.header = (b"x-bff-dev-simulator", simulator_url.encode("ascii"))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_header(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), self.header]
+            await send(message)
+
+        await self.app(scope, receive, send_with_header)
 
 
 #: Which of the two servers a log line comes from: each runs in a task started with its own value, and
@@ -134,7 +155,7 @@ async def main() -> None:
     )
     bff = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings),
+            DevInfo(create_app(settings), f"http://127.0.0.1:{args.sim_port}"),
             host=args.host,
             port=args.port,
             log_config=None,
@@ -145,7 +166,11 @@ async def main() -> None:
         )
     )
     static = settings.bff_static_dir
-    spa = f" from {static}" if static is not None else ": none (BFF_STATIC_DIR unset and web/index.html missing)"
+    spa = (
+        f" from {static}"
+        if static is not None
+        else ": none (BFF_STATIC_DIR unset and web/index.html missing)"
+    )
     sys.stderr.write(BANNER.format(host=args.host, port=args.port, sim_port=args.sim_port, spa=spa))
     await asyncio.gather(serve_as("simulator", simulator), serve_as("bff", bff))
 

@@ -20,6 +20,9 @@ let homeShown = false;
 // HTTP ------------------------------------------------------------------------------------------------
 
 /** One call to the BFF; resolves to {status, data, retryAfter}; status 0 when the BFF cannot be reached. */
+// `make run` names its simulator in a header of the BFF's answers; elsewhere the hint names no port.
+let simulatorUrl = null;
+
 async function call(method, path, body) {
   const headers = { Accept: "application/json" };
   const init = { method, headers, credentials: "same-origin", cache: "no-store" };
@@ -44,6 +47,7 @@ async function call(method, path, body) {
       data = null;
     }
   }
+  simulatorUrl = response.headers.get("X-BFF-Dev-Simulator") || simulatorUrl;
   const header = Number.parseInt(response.headers.get("Retry-After") || "", 10);
   const fromBody = data && Number.isFinite(data.retry_after) ? data.retry_after : null;
   const retryAfter = fromBody ?? (Number.isFinite(header) ? header : null);
@@ -270,7 +274,8 @@ function showChoice() {
     list.appendChild(item);
   }
   $("choice").hidden = false;
-  say("Choose how to verify.");
+  // The legend already says "Choose how to verify": the status line says where the login stands.
+  say(challenge.count > 1 ? `Step ${challenge.index + 1} of ${challenge.count}.` : "", true);
   const first = list.querySelector("button");
   if (first) {
     first.focus();
@@ -398,10 +403,14 @@ function showPending(step) {
       $("code").value = "";
     }
   }
-  $("demo-approve-command").textContent =
-    `curl -X POST http://127.0.0.1:9001/_sim/oob/${$("username").value.trim() || "USER"}/approve`;
+  showDemoApprove($("username").value.trim() || "USER");
   say(hasNumber ? `Waiting for approval. Tap ${step.number} on your device.` : "Waiting for approval.", true);
   schedulePoll(POLL_MS);
+}
+
+function showDemoApprove(username) {
+  const base = simulatorUrl || "SIMULATOR_URL";
+  $("demo-approve-command").textContent = `curl -X POST ${base}/_sim/oob/${username}/approve`;
 }
 
 function schedulePoll(delay) {

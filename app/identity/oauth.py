@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 from joserfc import jwt
@@ -36,6 +36,7 @@ from joserfc.jwt import ClaimsOption
 from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
 from app.identity.envelope import opt_seconds
+from app.identity.hosts import tenant_host
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -114,8 +115,8 @@ class OAuthClient:
         self.keys_endpoint = f"{base}/OAuth2/Keys/{app_id}"
         self.revoke_endpoint = f"{base}/OAuth2/Revoke/{app_id}"
         self.end_session_endpoint = f"{base}/OAuth2/EndSession/{app_id}"
-        #: The user object's ``tenant``: CYBERARK_TENANT_ID when set, else the tenant URL's host.
-        self.tenant_name = tenant_name or urlsplit(base).hostname or base
+        #: The user object's ``tenant``: the tenant URL's host (and port), as for every login kind.
+        self.tenant_name = tenant_name or tenant_host(base)
         self.clock = clock
         self._keys: KeySet | None = None
 
@@ -136,7 +137,6 @@ class OAuthClient:
             client_id=settings.cyberark_oauth_client_id,
             client_secret=secret.get_secret_value(),
             client_auth=settings.cyberark_oauth_client_auth,
-            tenant_name=settings.cyberark_tenant_id,
             clock=clock,
         )
 

@@ -28,7 +28,7 @@ _MAX_RETURN_TO = 2048
 
 
 def checked_return_to(value: str | None, *, origins: Iterable[str], allow_http: bool = False) -> str:
-    """``value`` when it is a local path or a URL on a listed origin, ``/`` when absent; else InvalidRequest."""
+    """``value`` when a local path or a URL on a listed origin, ``/`` when absent; else InvalidRequest."""
     if value is None or not value.startswith(("https:", "http:")):
         return local_return_to(value)
     match = _ABSOLUTE.fullmatch(value)

@@ -125,12 +125,12 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any], statu
         parameters.insert(0, {"$ref": "#/components/parameters/XCsrf"})
     if "requestBody" in operation or any(p.get("in") == "query" for p in operation.get("parameters", [])):
         codes.setdefault(400, set()).add("invalid_request")
-    for status, named in sorted(codes.items()):
+    for code_status, named in sorted(codes.items()):
         if not named:
             continue
-        old = responses.get(str(status), {})
+        old = responses.get(str(code_status), {})
         description = old.get("description") or ", ".join(sorted(named))
-        responses[str(status)] = _error_response(description, sorted(named), status)
+        responses[str(code_status)] = _error_response(description, sorted(named), code_status)
     security = _security(path, method)
     if security is not None:
         operation["security"] = security
@@ -148,7 +148,10 @@ def _error_response(description: str, codes: list[str], status: int) -> dict[str
         "allOf": [copy.deepcopy(_JSON_ERROR)],
         "properties": {"error": {"type": "string", "enum": codes}},
     }
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
     if status in (429, 503):
         response["headers"] = copy.deepcopy(_RETRY_AFTER)
     return response
@@ -195,7 +198,10 @@ def _proxy_path_item() -> dict[str, Any]:
                 {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}},
             ],
             "responses": {
-                "200": {"description": "the tenant's answer", "content": {"application/json": {"schema": {}}}},
+                "200": {
+                    "description": "the tenant's answer",
+                    "content": {"application/json": {"schema": {}}},
+                },
                 **{status: {"description": text} for status, text in errors.items()},
             },
         }

@@ -102,7 +102,7 @@ class Cors:
         ]
 
     def sender(self, send: Send, origin: str) -> Send:
-        """``send`` that puts the CORS headers for ``origin`` on the answer and drops any other CORS header."""
+        """``send`` that puts the CORS headers for ``origin`` on the answer and drops any other's."""
         own = self.headers_for(origin)
 
         async def send_with_cors(message: Message) -> None:
@@ -175,7 +175,7 @@ def site_of(origin: str) -> str | None:
 
 
 def other_site_origins(allowed_origins: Iterable[str], public_url: str | None) -> list[str]:
-    """The listed origins whose site differs from ``public_url``'s: the ``SameSite=Strict`` cookie skips them."""
+    """The listed origins of another site than ``public_url``: the ``SameSite=Strict`` cookie skips them."""
     public = normalise_origin(public_url) if public_url else None
     if public is None:
         return []

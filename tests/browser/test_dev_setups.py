@@ -175,3 +175,26 @@ def test_an_spa_on_its_own_origin_against_make_run(context: BrowserContext, tmp_
             page.wait_for_url(f"{spa_origin.url}/after.html")
         finally:
             running.stop()
+
+
+def test_the_demo_spa_under_make_run_names_its_simulator(context: BrowserContext, tmp_path: Path) -> None:
+    sim_port = free_port()
+    running = MakeRun(free_port(), sim_port, tmp_path / "make-run.log")
+    try:
+        url = running.printed_url()
+        page = context.new_page()
+        spa = Spa(page).open(url)
+        spa.username("demo@example.com").answer("Password", "Demo-pass-1")
+        expect(page.get_by_role("group", name="Choose how to verify")).to_be_visible()
+        # The status line does not say the legend again.
+        assert "Choose how to verify" not in spa.status.inner_text()
+        spa.choose("Mobile Authenticator")
+        hint = page.locator("#demo-approve-command")
+        # The simulator's real port, not a hard-coded 9001.
+        expect(hint).to_have_text(
+            f"curl -X POST http://127.0.0.1:{sim_port}/_sim/oob/demo@example.com/approve"
+        )
+        httpx.post(f"{running.sim_url}/_sim/oob/demo@example.com/approve", timeout=10).raise_for_status()
+        spa.expect_home("Demo User")
+    finally:
+        running.stop()

@@ -101,9 +101,13 @@ def test_an_spa_on_another_origin_signs_in_calls_the_api_and_signs_out(
 
     step = call(page, "POST", "/auth/login", {"username": PUSH})
     assert step["status"] == 200, step
-    step = call(page, "POST", "/auth/advance", {"mechanism": mechanism(step["body"], "UP"), "answer": "push-pass-1"})
+    step = call(
+        page, "POST", "/auth/advance", {"mechanism": mechanism(step["body"], "UP"), "answer": "push-pass-1"}
+    )
     assert step["status"] == 200 and step["body"]["status"] == "challenge", step
-    step = call(page, "POST", "/auth/advance", {"mechanism": mechanism(step["body"], "OTP"), "action": "start_oob"})
+    step = call(
+        page, "POST", "/auth/advance", {"mechanism": mechanism(step["body"], "OTP"), "action": "start_oob"}
+    )
     assert step["body"]["status"] == "pending" and step["body"].get("number"), step
     sim.approve(PUSH)
     step = call(page, "POST", "/auth/poll", {})

@@ -62,7 +62,12 @@ def test_every_call_that_changes_state_declares_x_csrf(doc: dict[str, Any]) -> N
     for path, method, op in operations(doc):
         if path.startswith(("/auth", "/api")) and method in UNSAFE:
             assert csrf in op.get("parameters", []), (method, path)
-            assert "csrf" in op["responses"]["403"]["content"]["application/json"]["schema"]["properties"]["error"]["enum"]
+            assert (
+                "csrf"
+                in op["responses"]["403"]["content"]["application/json"]["schema"]["properties"]["error"][
+                    "enum"
+                ]
+            )
             checked += 1
         else:
             assert csrf not in op.get("parameters", []), (method, path)

@@ -114,7 +114,12 @@ def test_generated_types_fit_a_real_exchange(make_bff: BffFactory, sim: Sim, tmp
     (tmp_path / "openapi.json").write_text(json.dumps(document))
     bin_dir = TS / "node_modules" / ".bin"
     subprocess.run(  # noqa: S603 - fixed argv
-        [str(bin_dir / "openapi-typescript"), str(tmp_path / "openapi.json"), "-o", str(tmp_path / "openapi.ts")],
+        [
+            str(bin_dir / "openapi-typescript"),
+            str(tmp_path / "openapi.json"),
+            "-o",
+            str(tmp_path / "openapi.ts"),
+        ],
         check=True,
         timeout=120,
         capture_output=True,
@@ -148,10 +153,17 @@ def test_a_drifted_answer_does_not_type_check(make_bff: BffFactory, sim: Sim, tm
     """The check has teeth: an answer with an unknown error code or step status fails to compile."""
     npm_ci_cached(TS)
     bff = make_bff()
-    (tmp_path / "openapi.json").write_text(json.dumps(httpx.get(bff.url + "/openapi.json", timeout=10).json()))
+    (tmp_path / "openapi.json").write_text(
+        json.dumps(httpx.get(bff.url + "/openapi.json", timeout=10).json())
+    )
     bin_dir = TS / "node_modules" / ".bin"
     subprocess.run(  # noqa: S603 - fixed argv
-        [str(bin_dir / "openapi-typescript"), str(tmp_path / "openapi.json"), "-o", str(tmp_path / "openapi.ts")],
+        [
+            str(bin_dir / "openapi-typescript"),
+            str(tmp_path / "openapi.json"),
+            "-o",
+            str(tmp_path / "openapi.ts"),
+        ],
         check=True,
         timeout=120,
         capture_output=True,
@@ -162,10 +174,15 @@ def test_a_drifted_answer_does_not_type_check(make_bff: BffFactory, sim: Sim, tm
     }
     (tmp_path / "exchange.ts").write_text(typescript_source(drifted))
     (tmp_path / "tsconfig.json").write_text(
-        json.dumps({"compilerOptions": {"strict": True, "noEmit": True}, "files": ["openapi.ts", "exchange.ts"]})
+        json.dumps(
+            {"compilerOptions": {"strict": True, "noEmit": True}, "files": ["openapi.ts", "exchange.ts"]}
+        )
     )
     checked = subprocess.run(  # noqa: S603 - fixed argv
-        [str(bin_dir / "tsc"), "-p", str(tmp_path / "tsconfig.json")], timeout=180, capture_output=True, text=True
+        [str(bin_dir / "tsc"), "-p", str(tmp_path / "tsconfig.json")],
+        timeout=180,
+        capture_output=True,
+        text=True,
     )
     assert checked.returncode != 0
     assert "no_such_code" in checked.stdout and "finished" in checked.stdout, checked.stdout

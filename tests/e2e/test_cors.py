@@ -47,7 +47,11 @@ async def test_a_listed_origins_preflight_is_granted_without_a_session_or_the_te
 ) -> None:
     sim.http.delete("/_sim/calls")
     async with httpx.AsyncClient(base_url=split_bff, timeout=15) as client:
-        for path, method in (("/auth/login", "POST"), ("/api/UPRest/GetUPData", "POST"), ("/auth/sessions/x", "DELETE")):
+        for path, method in (
+            ("/auth/login", "POST"),
+            ("/api/UPRest/GetUPData", "POST"),
+            ("/auth/sessions/x", "DELETE"),
+        ):
             answer = await client.options(
                 path,
                 headers={
@@ -122,7 +126,9 @@ async def test_a_429_to_a_listed_origin_exposes_retry_after(make_bff: BffFactory
 
 async def test_a_503_to_a_listed_origin_carries_the_grant(make_bff: BffFactory) -> None:
     bff = make_bff(bff_allowed_origins=SPA, bff_redis_url=f"redis://127.0.0.1:{free_port()}/0")
-    async with httpx.AsyncClient(base_url=bff.url, timeout=15, headers={"Origin": SPA, "X-CSRF": "1"}) as client:
+    async with httpx.AsyncClient(
+        base_url=bff.url, timeout=15, headers={"Origin": SPA, "X-CSRF": "1"}
+    ) as client:
         down = await client.post("/auth/login", json={"username": "alice@example.com"})
     assert down.status_code == 503 and down.json()["error"] == "store_unavailable"
     assert_granted(down)

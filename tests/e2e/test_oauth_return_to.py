@@ -1,4 +1,4 @@
-"""An OAuth login that lands back in an SPA of another listed origin, over real HTTP; failures land there too."""
+"""An OAuth login that lands back in an SPA of another listed origin, over real HTTP; so do its failures."""
 
 from __future__ import annotations
 
