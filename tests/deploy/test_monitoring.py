@@ -18,8 +18,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.observe.metrics import Metrics
-from tests.deploy.dockerfile import ROOT
 from tests.deploy.conftest import EXAMPLE
+from tests.deploy.dockerfile import ROOT
 from tests.deploy.kustomize import Resource, build
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "cyberark-bff.json"
@@ -37,6 +37,8 @@ def rendered(tree: Path) -> list[Resource]:
         return build(tree / EXAMPLE)
     finally:
         kustomization.write_text(text)
+
+
 #: Labels Prometheus adds to every series of a target (the ServiceMonitor's jobLabel sets ``job``).
 TARGET_LABELS = {"job", "namespace", "instance", "pod", "service", "endpoint", "container"}
 #: Series that come from elsewhere: Prometheus itself (``up``) and kube-state-metrics (readiness).
