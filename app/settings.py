@@ -138,7 +138,7 @@ class Settings(BaseSettings):
     cyberark_oauth_scope: str = "openid profile"
     cyberark_oauth_client_auth: Literal["basic", "post"] = "basic"
 
-    # Operations (issue 15): metrics listener, build identity, tracing. ----------------------------------
+    # Operations: metrics listener, build identity, tracing. ---------------------------------------------
     #: ``/metrics`` on its own listener at this port, and not on the main one.
     bff_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: The source revision the running build came from (the image sets it): a label of ``bff_build_info``.

@@ -3,7 +3,7 @@
 Example::
 
     proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal, CsrfOriginCheck(origins).refusal))
-    app = ProxyFirstFastAPI(api=AccessMiddleware(proxy.handle, metrics), title="...")
+    app = ProxyFirstFastAPI(api=AccessMiddleware(proxy.handle, metrics), proxy=proxy, title="...")
 
 ``api`` is built in full by the caller (app/main.py): the layers a proxied call goes through (access log,
 tracing) and the proxy, whose guards run the header budget and CSRF/Origin checks as function calls. A
@@ -18,13 +18,16 @@ through ``cors.sender``. It adds no coroutine layer: a same-origin call costs on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.proxy.inbound import is_api_path
 from app.security.cors import Cors
+
+if TYPE_CHECKING:
+    from app.proxy.forward import Proxy
 
 #: The access log's and metrics' route label for every proxied call (bounded: never the raw path).
 ROUTE_LABEL = "/api/{path}"
@@ -39,12 +42,15 @@ class ProxyFirstFastAPI(FastAPI):
         self,
         *args: Any,
         api: ASGIApp,
+        proxy: Proxy,
         cors: Cors | None = None,
         preflight: ASGIApp | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.api = api
+        #: The proxy inside ``api`` (opened and closed by the lifespan).
+        self.proxy = proxy
         self.cors = cors
         self.preflight = preflight
 

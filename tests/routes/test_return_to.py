@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.errors import InvalidRequest
-from app.login.return_to import checked_return_to, login_error_url
+from app.routes.return_to import checked_return_to, login_error_url
 
 ORIGINS = ["https://app.example.com", "http://127.0.0.1:5173"]
 
