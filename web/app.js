@@ -380,6 +380,7 @@ async function showDemoApprove(username) {
     try {
       const answer = await fetch("/auth/options", { cache: "no-store" });
       simulatorUrl = answer.headers.get("X-BFF-Dev-Simulator");
+      await answer.text(); // read to its end: an answer left unread stays open
     } catch {
       simulatorUrl = null;
     }
