@@ -3,7 +3,7 @@
 Example::
 
     proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))
-    await proxy.open(sessions)          # in the lifespan: the aiohttp client starts with the event loop
+    await proxy.open(sessions)          # in the lifespan: the tenant client starts with the event loop
     await proxy.handle(scope, receive, send)   # for a request under /api/
     await proxy.aclose()
 
@@ -20,8 +20,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-import aiohttp
-from aiohttp import hdrs
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
@@ -37,9 +35,10 @@ from app.errors import (
     send_error,
 )
 from app.identity.envelope import rejects_token
-from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream, translated
+from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
+from app.origin.connection import OriginResponse
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
@@ -63,6 +62,7 @@ PEEK_BYTES = 64 * 1024
 # would be second values of single-valued fields.
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
+_NATIVE_CLIENT = [(name.lower().encode("ascii"), value.encode("ascii")) for name, value in NATIVE_CLIENT]
 #: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
 #: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
 HARDENING_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox")]
@@ -150,28 +150,26 @@ class Proxy:
             if response.status in (401, 403):
                 await self._end(session, f"HTTP {response.status}")
             # Up to PEEK_BYTES of the answer, and whether that is all of it.
-            content = response.content
             chunks: list[bytes] = []
             size = 0
-            with translated():
-                while True:
-                    chunk = await content.readany()
-                    if chunk:
-                        chunks.append(chunk)
-                        size += len(chunk)
-                    if not chunk or content.at_eof():
-                        done = True
-                        break
-                    if size >= PEEK_BYTES:
-                        break
+            while True:
+                chunk = await response.read()
+                if chunk:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                if response.exhausted:
+                    done = True
+                    break
+                if size >= PEEK_BYTES:
+                    break
             if done and chunks:
                 # The check reads what the tenant meant: a compressed rejection is still a rejection.
-                encoding = response.headers.get(hdrs.CONTENT_ENCODING)
+                encoding = response.header(b"content-encoding")
                 if rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
                     await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
-                for name, value in response_headers_for_browser(response.raw_headers)
+                for name, value in response_headers_for_browser(response.headers)
                 if name not in _RESTAMPED_AND_HARDENED
             ]
             headers += HARDENING_HEADERS
@@ -183,9 +181,8 @@ class Proxy:
             for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
-                with translated():
-                    async for chunk in content.iter_any():
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                while chunk := await response.read():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
                 # Headers are out: the only honest signal left is an incomplete answer (the server cuts it).
                 log.warning("tenant answer broke off mid-stream", extra={"error": exc.code})
@@ -219,7 +216,7 @@ class Proxy:
                 raise exc
             await send_error(send, BFFError())
 
-    async def _call(self, scope: Scope, receive: Receive) -> tuple[aiohttp.ClientResponse, Session]:
+    async def _call(self, scope: Scope, receive: Receive) -> tuple[OriginResponse, Session]:
         """Check the request, load the session and send the call: the tenant's answer, headers read."""
         method: str = scope["method"]
         raw_path = tenant_raw_path(scope)
@@ -274,27 +271,26 @@ class Proxy:
             )
             # Before a tenant connection is taken: a small body that trickles in holds none of the pool.
             body = await reader.start(self._deadlines)
-            sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
-            sent.append(("Authorization", "Bearer " + session.bearer))
-            sent += NATIVE_CLIENT
-            if not isinstance(body, bytes) and length is not None:
-                # The declared length goes up as one (the tenant gets the body as sent rather than chunked):
-                # the reader ends the upload before a byte past it, or short of it, could reach the tenant.
-                sent.append(("Content-Length", str(length)))
+            kept.append((b"authorization", b"Bearer " + session.bearer.encode("latin-1")))
+            kept += _NATIVE_CLIENT
 
             started = time.perf_counter()
             try:
+                # A streamed body's declared length goes up as one (the tenant gets the body as sent rather
+                # than chunked): the reader ends the upload before a byte past it, or short of it, could
+                # reach the tenant.
                 response = await self._upstream.send(
                     method,
                     raw_path.decode("ascii"),
                     query.decode("ascii"),
-                    sent,
+                    kept,
                     body or None,
                     session.tenant_url,
+                    length=None if isinstance(body, bytes) else length,
                 )
             except TenantError as exc:
-                # The body stream failing (too large, too slow, mis-framed, browser gone) surfaces as a
-                # client error from aiohttp: the reader says which.
+                # The client stops on a broken connection; the reader says whether the browser's body
+                # (too large, too slow, mis-framed, gone) was the cause.
                 if reader.too_large:
                     raise BodyTooLarge() from exc
                 if reader.timed_out:
@@ -333,7 +329,7 @@ class Proxy:
         raise SessionExpired()
 
 
-def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
+def _decoded(chunks: list[bytes], encoding: bytes) -> list[bytes]:
     """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
-    plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
+    plain = decoded(b"".join(chunks), encoding)
     return [plain] if plain is not None else []
