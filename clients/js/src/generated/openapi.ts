@@ -1979,20 +1979,6 @@ export interface operations {
                     } & components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description rate_limited, with retry_after and Retry-After */
-            429: {
-                headers: {
-                    /** @description seconds to wait before retrying */
-                    "Retry-After"?: number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @enum {string} */
-                        error?: "rate_limited";
-                    } & components["schemas"]["ErrorBody"];
-                };
-            };
             /** @description headers_too_large */
             431: {
                 headers: {
@@ -2002,6 +1988,20 @@ export interface operations {
                     "application/json": {
                         /** @enum {string} */
                         error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable, with Retry-After */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
                     } & components["schemas"]["ErrorBody"];
                 };
             };
