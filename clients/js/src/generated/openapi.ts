@@ -338,7 +338,7 @@ export interface components {
          * @description The `error` field of every error answer (README, 'Error answers').
          * @enum {string}
          */
-        ErrorCode: "body_too_large" | "csrf" | "headers_too_large" | "internal_error" | "invalid_request" | "login_failed" | "method_not_allowed" | "no_login_in_progress" | "not_allowed" | "not_found" | "origin" | "rate_limited" | "request_timeout" | "session_expired" | "store_unavailable" | "unauthenticated" | "upstream_protocol_error" | "upstream_timeout" | "upstream_unavailable";
+        ErrorCode: "body_too_large" | "csrf" | "headers_too_large" | "internal_error" | "invalid_request" | "login_failed" | "method_not_allowed" | "no_login_in_progress" | "not_allowed" | "not_found" | "origin" | "rate_limited" | "request_timeout" | "session_expired" | "step_in_progress" | "store_unavailable" | "unauthenticated" | "upstream_protocol_error" | "upstream_timeout" | "upstream_unavailable";
         /** LoggedOut */
         LoggedOut: {
             /** End Session Url */
@@ -1377,7 +1377,7 @@ export interface operations {
                     } & components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1385,7 +1385,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error?: "no_login_in_progress";
+                        error?: "no_login_in_progress" | "step_in_progress";
                     } & components["schemas"]["ErrorBody"];
                 };
             };
@@ -1663,7 +1663,7 @@ export interface operations {
                     } & components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1671,7 +1671,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error?: "no_login_in_progress";
+                        error?: "no_login_in_progress" | "step_in_progress";
                     } & components["schemas"]["ErrorBody"];
                 };
             };
@@ -2136,7 +2136,7 @@ export interface operations {
                     } & components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2144,7 +2144,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         /** @enum {string} */
-                        error?: "no_login_in_progress";
+                        error?: "no_login_in_progress" | "step_in_progress";
                     } & components["schemas"]["ErrorBody"];
                 };
             };
