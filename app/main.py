@@ -38,10 +38,11 @@ from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.proxy.forward import Proxy
 from app.proxy.mount import ProxyFirstFastAPI
-from app.routes import login, ops, session
+from app.routes import login, openapi, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.routes.static import SpaFiles
+from app.security.cors import Cors, other_site_origins
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.static_headers import StaticHeaders
@@ -120,9 +121,20 @@ def create_app(
                 tracing.shutdown()
 
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
+    # CORS only when origins are listed: without any, a same-origin app pays nothing for it, and the guards
+    # already refuse any foreign origin's preflight (403 origin).
+    cors = Cors(allowed_origins) if allowed_origins else None
+    for origin in other_site_origins(allowed_origins, settings.bff_public_url):
+        log.warning(
+            "BFF_ALLOWED_ORIGINS lists an origin of another site than BFF_PUBLIC_URL: the SameSite=Strict "
+            "session cookie is not sent from there, so its calls have no session",
+            extra={"origin": origin},
+        )
     app = ProxyFirstFastAPI(
         api=api,
         proxy=proxy,
+        cors=cors,
+        preflight=None if cors is None else AccessMiddleware(cors.preflight, metrics=metrics),
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -141,6 +153,7 @@ def create_app(
         app.include_router(ops.metrics_router)
     for routes in (login, session, oauth_routes):
         app.include_router(routes.router)
+    openapi.install(app, settings)
     if settings.bff_static_dir is not None:
         spa = SpaFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")

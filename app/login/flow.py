@@ -20,13 +20,14 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidRequest, LoginFailed, RateLimited, TenantProtocolError
 from app.identity.client import TenantClient
+from app.identity.hosts import tenant_host
 from app.identity.models import (
     FederatedRedirect,
     LoggedIn,
@@ -225,6 +226,12 @@ class LoginFlow:
 
 
 def _authenticated(outcome: LoggedIn) -> Advanced:
+    if outcome.base_url:
+        # The host the session's bearer calls go to, as for an OAuth session; not the tenant's own words
+        # (a pod name for one login, a customer id for a federated one). Set on the user the session keeps
+        # too, so /auth/session names the tenant as this step does.
+        user = replace(outcome.user, tenant=tenant_host(outcome.base_url))
+        outcome = outcome.model_copy(update={"user": user})
     return Advanced(step=AuthenticatedStep(user=UserView.of(outcome.user)), logged_in=outcome)
 
 
