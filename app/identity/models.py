@@ -89,21 +89,25 @@ class LoginContext(_Frozen):
         return cls.model_validate(data)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as Session is not: a frozen dataclass sets each field through object.__setattr__, a call per
+# field, and every proxied call decodes one from its record. Nothing assigns to its fields; a changed user is
+# a new one (dataclasses.replace).
+@dataclass(slots=True)
 class User:
     """The signed-in user, whichever way they signed in: ``User(id="c2c…", username="jane@example.com")``.
 
     Each login mode maps its answer onto it in one place: the API login's ``LoginSuccess`` and the federated
     Whoami fallback in :mod:`app.identity.results`, the OAuth ``id_token``/UserInfo claims in
     :meth:`app.identity.oauth.OAuthClient.user`. A session keeps it in its record (:meth:`to_dict`); the
-    browser sees it as ``UserView``. A dataclass rather than a model: every proxied call decodes one.
+    browser sees it as ``UserView``. A dataclass rather than a model, for the same reason.
     """
 
     id: str
     username: str
     display_name: str | None = None
     email: str | None = None
-    #: The pod's host name, or the customer id when the tenant did not name its pod (OAuth: the tenant's).
+    #: The tenant's host (``host[:port]``) the session talks to (api.md §2). The API login's parsers read the
+    #: pod's name or the customer id here, and the login flow replaces it with the host.
     tenant: str | None = None
 
     def to_dict(self) -> dict[str, str]:
@@ -122,14 +126,8 @@ class User:
         """Read :meth:`to_dict`'s output; ``KeyError`` without an id or user name, ``AttributeError`` for a
         non-object."""
         get = data.get
-        display_name, email, tenant = get("display_name"), get("email"), get("tenant")
-        return cls(
-            str(data["id"]),
-            str(data["username"]),
-            None if display_name is None else str(display_name),
-            None if email is None else str(email),
-            None if tenant is None else str(tenant),
-        )
+        # Only to_dict writes these (the record is sealed), so the optional fields are strings or absent.
+        return cls(str(data["id"]), str(data["username"]), get("display_name"), get("email"), get("tenant"))
 
 
 # Start -----------------------------------------------------------------------------------------------
