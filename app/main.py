@@ -40,7 +40,10 @@ from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
 from app.observe.store_timing import TimedStore
 from app.proxy import Proxy, ProxyFirstFastAPI
-from app.routes import auth, ops
+from app.proxy.forward import Guard
+from app.proxy.mount import Mounted, dispatcher
+from app.proxy.target import upstream_target
+from app.routes import auth, jwks, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
@@ -48,11 +51,14 @@ from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
 from app.sessions.factory import open_store
+from app.sessions.keyring import Keyring
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.refresh import Refresher
 from app.sessions.service import SessionService
 from app.sessions.store import Store
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
+from app.upstreams.assertions import AssertionKeys, AssertionSigner
+from app.upstreams.credentials import credential_for
 
 log = logging.getLogger("bff")
 
@@ -82,7 +88,11 @@ def create_app(
     # order the middleware below runs them in for every other route), inside the access log and tracing.
     guards = (HeaderBudget().refusal, CsrfOriginCheck(allowed_origins).refusal)
     proxy = Proxy(settings, metrics, guards=guards)
-    api: ASGIApp = AccessMiddleware(proxy.handle, metrics=metrics)
+    # Each upstream of BFF_UPSTREAMS: a proxy of the same class behind the same guards and the same stack.
+    assertion_keys = AssertionKeys.from_settings(settings) if settings.assertion_upstreams else None
+    upstreams = _upstream_proxies(settings, metrics, guards, assertion_keys, clock)
+    mounted = [Mounted(upstream) for upstream in upstreams]
+    api: ASGIApp = AccessMiddleware(dispatcher(proxy, mounted), metrics=metrics)
     if tracing is not None:
         from app.observe.tracing import TracingMiddleware
 
@@ -137,6 +147,8 @@ def create_app(
         )
         upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
         await proxy.open(app.state.sessions, upstream, refresher=refresher)
+        for upstream_proxy in upstreams:
+            await upstream_proxy.open(app.state.sessions, refresher=refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -160,6 +172,8 @@ def create_app(
             if listener is not None:
                 await listener.aclose()
             await proxy.aclose()
+            for upstream_proxy in upstreams:
+                await upstream_proxy.aclose()
             if tenant is None:
                 await client.aclose()
             await store.aclose()
@@ -169,6 +183,7 @@ def create_app(
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
     app = ProxyFirstFastAPI(
         api=api,
+        upstreams=mounted,
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -181,6 +196,8 @@ def create_app(
     app.state.settings = settings
     app.state.metrics = metrics
     app.state.proxy = proxy
+    app.state.upstream_proxies = upstreams
+    app.state.assertion_keys = assertion_keys
     app.state.clock = clock
 
     _install_error_handlers(app, metrics)
@@ -189,6 +206,8 @@ def create_app(
         app.include_router(ops.metrics_router)
     app.include_router(auth.router)
     app.include_router(oauth_routes.router)
+    if assertion_keys is not None:
+        app.include_router(jwks.router)
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
@@ -202,6 +221,26 @@ def create_app(
 
         app.add_middleware(TracingMiddleware, tracing=tracing)
     return app
+
+
+def _upstream_proxies(
+    settings: Settings,
+    metrics: Metrics,
+    guards: tuple[Guard, ...],
+    keys: AssertionKeys | None,
+    clock: Callable[[], float],
+) -> list[Proxy]:
+    """A proxy per upstream of ``BFF_UPSTREAMS``, each with its credential (an assertion signer its own)."""
+    sid = Keyring(settings.signing_secrets()).assertion_sid if keys is not None else None
+    proxies = []
+    for config in settings.bff_upstreams:
+        signer = None
+        if config.mode == "assertion" and keys is not None and sid is not None:
+            issuer = settings.bff_public_url or ""  # required with assertion upstreams (settings)
+            signer = AssertionSigner(keys, issuer=issuer, audience=config.audience, sid=sid, clock=clock)
+        target = upstream_target(config, settings, credential_for(config.mode, signer))
+        proxies.append(Proxy(settings, metrics, target=target, guards=guards))
+    return proxies
 
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:

@@ -2,7 +2,8 @@
 
 The request id comes from a valid ``X-Request-ID`` or is generated; it is returned to the client and kept in
 ``scope["state"]["request_id"]`` for the tenant calls. Handlers may put a session's keyed hash in
-``scope["state"]["session"]`` so the log line names the session without its id.
+``scope["state"]["session"]`` so the log line names the session without its id; a call to an upstream of
+``BFF_UPSTREAMS`` carries its name (``scope["bff_upstream"]``, set where it is routed).
 """
 
 from __future__ import annotations
@@ -70,17 +71,18 @@ class AccessMiddleware:
                 self._children[(route, status)] = children
             children[0].inc()
             children[1].observe(elapsed)
-            (access_log.debug if route in QUIET_ROUTES else access_log.info)(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": scope["method"],
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(elapsed * 1000, 2),
-                    "session": state.get("session"),
-                },
-            )
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "route": route,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "session": state.get("session"),
+            }
+            upstream = scope.get("bff_upstream")
+            if upstream is not None:
+                fields["upstream"] = upstream
+            (access_log.debug if route in QUIET_ROUTES else access_log.info)("request", extra=fields)
 
 
 def _request_id(scope: Scope) -> str:

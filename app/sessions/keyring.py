@@ -16,6 +16,7 @@ BUCKET_LABEL = b"bff/rate-bucket/v1"
 INDEX_NAME_LABEL = b"bff/user-index-name/v1"
 OAUTH_LOGIN_LABEL = b"bff/oauth-login-cookie/v1"
 USER_NAME_LABEL = b"bff/user-name/v1"
+ASSERTION_SID_LABEL = b"bff/assertion-sid/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -43,6 +44,7 @@ class Keyring:
 
     __slots__ = (
         "_bucket_key",
+        "_sid_key",
         "_index_keys",
         "_index_name_keys",
         "_log_key",
@@ -62,6 +64,7 @@ class Keyring:
         self._index_name_keys = tuple(dict.fromkeys(_derive(s, INDEX_NAME_LABEL) for s in secrets))
         self._oauth_login_keys = tuple(_derive(s, OAUTH_LOGIN_LABEL) for s in secrets)
         self._name_key = _derive(secrets[0], USER_NAME_LABEL)
+        self._sid_key = _derive(secrets[0], ASSERTION_SID_LABEL)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -84,6 +87,11 @@ class Keyring:
     def user_name(self, name: str) -> str:
         """A keyed hash of a user name, case-insensitive: names the key that leads an operator to a user."""
         return _keyed_hash(self._name_key, name.casefold().encode(), 16)
+
+    def assertion_sid(self, storage_key: str) -> str:
+        """An upstream's ``sid`` for a session (from its storage key): the same on every call of the session,
+        and neither its id, its storage key nor its public id, so an upstream can correlate but never act."""
+        return _keyed_hash(self._sid_key, storage_key.encode(), 16)
 
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""
