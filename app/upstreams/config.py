@@ -127,14 +127,14 @@ def _entry(index: int, entry: Any) -> UpstreamConfig:
 def _prefix(where: str, prefix: Any) -> str:
     if not isinstance(prefix, str) or not prefix.startswith("/"):
         raise ValueError(f"{where}: prefix: must start with /, e.g. /svc/orders")
-    if not _PREFIX.fullmatch(prefix) or any(set(s) == {"."} for s in prefix.split("/")[1:]):
-        raise ValueError(
-            f"{where}: prefix: {prefix!r} must be /segment[/segment...] of letters, digits and . _ ~ - "
-            "(no trailing /, no dot segments)"
-        )
     for reserved in RESERVED_PREFIXES:
         if _overlaps(prefix, reserved):
             raise ValueError(f"{where}: prefix: {prefix} overlaps the BFF's own {reserved}")
+    if not _PREFIX.fullmatch(prefix):
+        raise ValueError(
+            f"{where}: prefix: {prefix!r} must be /segment[/segment...] of letters, digits and . _ ~ - "
+            "(no trailing /, no segment starting with a dot)"
+        )
     return prefix
 
 
