@@ -51,10 +51,8 @@ def upstream(url: str, **fields: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def make_upstream_bff(
-    make_bff: BffFactory, orders: OrdersService, orders_url: str
-) -> BffFactory:
-    """``make_upstream_bff(upstreams=[upstream(url, token="none")], **settings)``; the service trusts its JWKS."""
+def make_upstream_bff(make_bff: BffFactory, orders: OrdersService, orders_url: str) -> BffFactory:
+    """``make_upstream_bff(bff_upstreams=[upstream(url, token="none")])``; the service trusts its JWKS."""
 
     def make(**overrides: Any) -> ServerThread:
         overrides.setdefault("bff_upstreams", [upstream(orders_url)])
