@@ -289,8 +289,9 @@ class Settings(BaseSettings):
     @field_validator("bff_assertion_keys")
     @classmethod
     def _assertion_keys(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            parse_private_keys(value.get_secret_value())
+        if value is None or not value.get_secret_value().strip():
+            return None  # empty means unset, as for every variable
+        parse_private_keys(value.get_secret_value())
         return value
 
     @field_validator("bff_proxy_allow")
