@@ -232,8 +232,8 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
                 "a JSON list of upstreams, each `{name, url, allow}` and optionally `prefix` (default "
                 "`/svc/{name}`), `token` (`assertion`, `access_token` or `none`), `audience`, `timeout`, "
                 "`ca_bundle`; or `BFF_UPSTREAMS_FILE` naming a file of it. Each is proxied at its prefix "
-                "like `/api`, with the credential its `token` names; see README, \"Your own APIs behind the "
-                "BFF\"",
+                'like `/api`, with the credential its `token` names; see README, "Your own APIs behind the '
+                'BFF"',
                 default="none: no upstream, the prefixes are 404",
                 example='[{"name": "orders", "url": "https://orders.internal", "allow": "GET /orders/*"}]',
             ),
