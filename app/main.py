@@ -160,6 +160,7 @@ def create_app(
                 "tenant": settings.tenant_url,
                 "store": "redis" if settings.bff_redis_url else "memory",
                 "login_modes": ",".join(settings.bff_login_modes),
+                "upstreams": ",".join(config.name for config in settings.bff_upstreams) or None,
             },
         )
         tune_collector()
