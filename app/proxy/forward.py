@@ -286,6 +286,8 @@ class Proxy:
         if session.access_expires_at is not None and self._refresher is not None:
             if self._refresher.due(session):
                 session = await self._refresher.fresh(cookie, session)
+        state = scope.setdefault("state", {})
+        state["session"] = session.log_id
         if self._tenant:
             bearer: str | None = session.bearer
             extra: tuple[tuple[str, str], ...] = NATIVE_CLIENT
@@ -295,8 +297,6 @@ class Proxy:
             bearer = self._credential(session)  # type: ignore[misc]
             extra = ()
             base_url = None
-        state = scope.setdefault("state", {})
-        state["session"] = session.log_id
         self._enter(session)
         try:
             kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
