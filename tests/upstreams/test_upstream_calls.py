@@ -258,3 +258,43 @@ async def test_the_jwks_needs_no_session_and_may_be_cached_an_hour_at_most(
     assert key["kty"] == "EC" and key["alg"] == "ES256" and key["use"] == "sig" and key["kid"]
     assert "d" not in key  # never the private half
     assert LIFETIME <= 120
+
+
+async def test_the_tenant_under_api_is_untouched_by_upstreams(
+    alice_on: Browser, orders: OrdersService, sim: Sim
+) -> None:
+    bff, browser = alice_on
+    sim.http.delete("/_sim/calls")
+    answer = await browser.post("/api/UPRest/GetUPData", json={})
+    assert answer.status_code == 200, answer.text
+    [call] = [c for c in sim.calls() if c["path"] == "/UPRest/GetUPData"]
+    assert call["headers"]["x-idap-native-client"] == "true"
+    assert not call["headers"]["authorization"].startswith("Bearer ey")  # the tenant's token, no assertion
+    assert orders.calls == []
+
+
+async def test_an_upstream_call_has_the_same_data_plane_as_api(
+    make_upstream_bff: BffFactory, orders: OrdersService
+) -> None:
+    bff = make_upstream_bff(bff_max_body_bytes=1000)
+    async with httpx.AsyncClient(base_url=bff.url, headers={"X-CSRF": "1"}, timeout=15) as browser:
+        await login_password(browser, ALICE)
+        # The request id: returned to the browser and forwarded to the service.
+        answer = await browser.get("/svc/orders/orders/1", headers={"X-Request-ID": "trace-me-1"})
+        assert answer.headers["x-request-id"] == "trace-me-1"
+        assert orders.calls[-1].headers["x-request-id"] == "trace-me-1"
+        # The body limit, and headers too large: refused before anything reaches the service.
+        answer = await browser.post("/svc/orders/echo/1", content=b"x" * 1001)
+        assert (answer.status_code, answer.json()["error"]) == (413, "body_too_large")
+        answer = await browser.get("/svc/orders/orders/1", headers={"X-Big": "y" * 20_000})
+        assert (answer.status_code, answer.json()["error"]) == (431, "headers_too_large")
+        cookie = browser.cookies["bff"]
+    # Two framings of one body: 400, nothing sent.
+    with socket.create_connection(("127.0.0.1", bff.port)) as raw:
+        raw.sendall(
+            f"POST /svc/orders/echo/1 HTTP/1.1\r\nHost: {bff.host}\r\nX-CSRF: 1\r\nCookie: bff={cookie}\r\n"
+            "Content-Length: 5\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n".encode()
+        )
+        head = raw.recv(65536).split(b"\r\n", 1)[0]
+    assert head.split()[1] == b"400"
+    assert [call.path for call in orders.calls] == ["/orders/1"]
