@@ -148,7 +148,11 @@ def create_app(
         upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
         await proxy.open(app.state.sessions, upstream, refresher=refresher)
         for upstream_proxy in upstreams:
-            await upstream_proxy.open(app.state.sessions, refresher=refresher)
+            target = upstream_proxy.target
+            traced = None
+            if tracing is not None:
+                traced = tracing.upstream(target.open_client(), name=target.name, route=target.route)
+            await upstream_proxy.open(app.state.sessions, traced, refresher=refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)

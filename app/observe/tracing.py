@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Tracer, TracerProvider
 
     from app.identity.client import TenantClient
-    from app.identity.upstream import Body, Upstream
+    from app.identity.upstream import Body, ProxyUpstream
 
 
 class Tracing:
@@ -90,8 +90,11 @@ class Tracing:
         headers[:] = [(k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")]
         headers.extend(carrier.items())
 
-    def upstream(self, upstream: Upstream) -> TracedUpstream:
-        return TracedUpstream(upstream, self)
+    def upstream(
+        self, upstream: ProxyUpstream, *, name: str = "tenant", route: str = "/api/{path}"
+    ) -> TracedUpstream:
+        """``upstream`` (the tenant's client, or an upstream's of ``BFF_UPSTREAMS`` by ``name``) traced."""
+        return TracedUpstream(upstream, self, name=name, route=route)
 
     def transport(self, inner: httpx.AsyncBaseTransport) -> TracedTransport:
         return TracedTransport(inner, self)
@@ -161,9 +164,18 @@ class TracedUpstream:
     A :class:`~app.identity.upstream.ProxyUpstream`: it has the two methods the proxy calls.
     """
 
-    def __init__(self, upstream: Upstream, tracing: Tracing) -> None:
+    def __init__(
+        self, upstream: ProxyUpstream, tracing: Tracing, *, name: str = "tenant", route: str = "/api/{path}"
+    ) -> None:
         self.inner = upstream
         self.tracing = tracing
+        #: "{METHOD} tenant proxy" for the tenant; "{METHOD} orders proxy" for the upstream "orders".
+        self.span_name = f"{name} proxy"
+        self.attributes: dict[str, str] = (
+            {"http.route": route, "bff.tenant.call": "proxy"}
+            if name == "tenant"
+            else {"http.route": route, "bff.upstream": name}
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -182,9 +194,9 @@ class TracedUpstream:
     ) -> aiohttp.ClientResponse:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
-        attributes = {"http.request.method": method, "http.route": "/api/{path}", "bff.tenant.call": "proxy"}
+        attributes = {"http.request.method": method, **self.attributes}
         with self.tracing.tracer.start_as_current_span(
-            f"{method} tenant proxy",
+            f"{method} {self.span_name}",
             kind=SpanKind.CLIENT,
             attributes=attributes,
             record_exception=False,  # an exception's message can carry what a span must not
