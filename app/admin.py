@@ -22,9 +22,9 @@ from datetime import UTC, datetime
 
 from app.errors import StoreUnavailable
 from app.observe.logs import audit, configure_logging
-from app.sessions.factory import open_store
-from app.sessions.service import SessionService
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings, load_settings_or_exit
+from app.store.factory import open_store
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +53,7 @@ def _refuse(message: str, status: int) -> int:
 
 
 async def _run(settings: Settings, action: str, name: str) -> int:
-    store = open_store(settings)
+    store = open_store(settings, cached=RECORD_KEYS)
     try:
         sessions = SessionService.from_settings(store, settings)
         if action == "list":

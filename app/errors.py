@@ -29,8 +29,9 @@
     └── StoreUnavailable             503 store_unavailable (+ Retry-After)
 
 Foreign errors (httpx, redis) are translated at the boundary into the most specific of these with
-``raise ... from exc``. Only :func:`error_body` turns one into JSON, so no handler invents its own.
-:func:`send_error` is the same answer for plain-ASGI layers (middleware, the proxy's hot path).
+``raise ... from exc``. Only :func:`render_error` turns one into an answer (JSON, headers), so no handler
+invents its own: :func:`send_error` sends it on plain ASGI (middleware, the proxy's hot path), and
+``app.routes.responses.error_response`` hands it to FastAPI.
 Messages are fixed per class: nothing from the tenant or from an exception's text reaches the browser.
 """
 
@@ -261,14 +262,12 @@ def error_body(exc: BFFError) -> dict[str, Any]:
 Header = tuple[bytes, bytes]
 
 
-async def send_error(
-    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
-    exc: BFFError,
-    extra_headers: Sequence[Header] = (),
-) -> None:
-    """Answer ``exc`` on a plain ASGI ``send``: the same JSON, status and headers as the app's handlers.
+def render_error(exc: BFFError, extra_headers: Sequence[Header] = ()) -> tuple[list[Header], bytes]:
+    """The one rendering of an error answer: its raw headers and JSON body (its status is ``exc.status``).
 
-    Example: ``await send_error(send, NotAllowed())`` (403 ``{"error": "not_allowed", "message": ...}``).
+    Example: ``headers, body = render_error(NotAllowed())`` (``{"error": "not_allowed", "message": ...}``).
+    Both entry points send exactly this: the proxy and middleware by :func:`send_error`, FastAPI's handlers by
+    :func:`app.routes.responses.error_response`.
     """
     body = json.dumps(error_body(exc), separators=(",", ":")).encode()
     headers: list[Header] = [
@@ -279,5 +278,18 @@ async def send_error(
     ]
     headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in exc.headers().items()]
     headers += extra_headers
+    return headers, body
+
+
+async def send_error(
+    send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    exc: BFFError,
+    extra_headers: Sequence[Header] = (),
+) -> None:
+    """Answer ``exc`` on a plain ASGI ``send`` (middleware, the proxy's hot path): :func:`render_error`.
+
+    Example: ``await send_error(send, NotAllowed())`` (403 ``{"error": "not_allowed", "message": ...}``).
+    """
+    headers, body = render_error(exc, extra_headers)
     await send({"type": "http.response.start", "status": exc.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -24,39 +24,31 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
-from app.identity.oauth import OAuthClient
-from app.identity.upstream import Upstream
-from app.login.oauth import OAuthLoginFlow
+from app.identity.upstream import TracedUpstream, Upstream
 from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
-from app.observe.store_timing import TimedStore
-from app.proxy import Proxy, ProxyFirstFastAPI
-from app.proxy.forward import Guard
-from app.proxy.mount import Mounted, dispatcher
+from app.proxy.forward import Guard, Proxy
+from app.proxy.mount import Mounted, ProxyFirstFastAPI, dispatcher
 from app.proxy.target import upstream_target
 from app.routes import auth, jwks, ops
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
-from app.security.ratelimit import RateLimiter
 from app.security.static_headers import StaticHeaders
-from app.sessions.factory import open_store
+from app.services import Services
 from app.sessions.keyring import Keyring
-from app.sessions.pre_auth import PreAuthStore
-from app.sessions.refresh import Refresher
-from app.sessions.service import SessionService
-from app.sessions.store import Store
 from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
+from app.store.protocol import Store
 from app.upstreams.assertions import AssertionKeys, AssertionSigner
 from app.upstreams.credentials import credential_for
 
@@ -101,58 +93,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = TimedStore(open_store(settings, clock=clock), metrics.store_latency)
-        if tenant is not None:
-            client = tenant
-        elif tracing is not None:
-            from app.observe.tracing import traced_tenant_client
-
-            client = traced_tenant_client(settings, tracing, metrics.observe_tenant_call)
-        else:
-            client = TenantClient.from_settings(settings, observe=metrics.observe_tenant_call)
-        secrets = settings.signing_secrets()
-        app.state.store = store
-        app.state.tenant = client
-        app.state.sessions = SessionService(
-            store,
-            secrets,
-            idle_timeout=settings.bff_session_idle_timeout,
-            max_lifetime=settings.bff_session_max_lifetime,
-            max_per_user=settings.bff_max_sessions_per_user,
-            clock=clock,
-        )
-        app.state.logins = PreAuthStore(store, secrets, login_timeout=settings.bff_login_timeout, clock=clock)
-        app.state.limiter = RateLimiter(store, app.state.sessions.keyring, clock=clock)
-        oauth = OAuthClient.from_settings(settings, client, clock=clock) if settings.oauth_enabled else None
-        app.state.oauth_client = oauth
-        app.state.oauth_flow = (
-            None
-            if oauth is None
-            else OAuthLoginFlow(
-                oauth,
-                app.state.sessions.keyring.oauth_login_keys,
-                redirect_uri=settings.oauth_redirect_uri,
-                scope=settings.cyberark_oauth_scope,
-                login_timeout=settings.bff_login_timeout,
-                clock=clock,
-            )
-        )
-        refresher = Refresher(
-            app.state.sessions,
-            oauth,
-            # The lock outlives the refresh call it guards: that call gives up at CYBERARK_TIMEOUT.
-            lease=settings.cyberark_timeout + 5,
-            clock=clock,
-            count=lambda outcome: metrics.refreshes.labels(outcome=outcome).inc(),
-        )
-        upstream = None if tracing is None else tracing.upstream(Upstream.from_settings(settings))
-        await proxy.open(app.state.sessions, upstream, refresher=refresher)
+        trace = None if tracing is None else tracing.call
+        services = Services.open(settings, metrics=metrics, clock=clock, tenant=tenant, trace=trace)
+        app.state.services = services
+        upstream = None if trace is None else TracedUpstream(Upstream.from_settings(settings), trace)
+        await proxy.open(services.sessions, upstream, refresher=services.refresher)
         for upstream_proxy in upstreams:
             target = upstream_proxy.target
             traced = None
-            if tracing is not None:
-                traced = tracing.upstream(target.open_client(), name=target.name, route=target.route)
-            await upstream_proxy.open(app.state.sessions, traced, refresher=refresher)
+            if trace is not None:
+                traced = TracedUpstream(target.open_client(), trace, route=target.route, name=target.name)
+            await upstream_proxy.open(services.sessions, traced, refresher=services.refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -169,7 +120,7 @@ def create_app(
         )
         tune_collector()
         # Start-up does not wait for Redis (readiness does), but an unreachable one is said at once.
-        store_check = asyncio.create_task(_check_store(store))
+        store_check = asyncio.create_task(_check_store(services.store))
         try:
             yield
         finally:
@@ -179,15 +130,14 @@ def create_app(
             await proxy.aclose()
             for upstream_proxy in upstreams:
                 await upstream_proxy.aclose()
-            if tenant is None:
-                await client.aclose()
-            await store.aclose()
+            await services.aclose()
             if tracing is not None:
                 tracing.shutdown()
 
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
     app = ProxyFirstFastAPI(
         api=api,
+        proxy=proxy,
         upstreams=mounted,
         title="CyberArk Identity BFF",
         version="0.1.0",
@@ -198,12 +148,6 @@ def create_app(
         openapi_url=None if production else "/openapi.json",
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.metrics = metrics
-    app.state.proxy = proxy
-    app.state.upstream_proxies = upstreams
-    app.state.assertion_keys = assertion_keys
-    app.state.clock = clock
 
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)
@@ -212,7 +156,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(oauth_routes.router)
     if assertion_keys is not None:
-        app.include_router(jwks.router)
+        app.include_router(jwks.jwks_router(assertion_keys.jwks()))
     if settings.bff_static_dir is not None:
         spa = StaticFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
@@ -252,17 +196,17 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     """Every error answer goes through :func:`error_response`: one JSON shape, never a traceback."""
     answer = error_response  # short alias: every handler below ends in it
 
-    async def on_bff_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_bff_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BFFError)  # noqa: S101 - registered for BFFError only
         if isinstance(exc, StoreUnavailable):
             metrics.store_errors.inc()
             log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
         return answer(exc)
 
-    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
         return answer(InvalidRequest())
 
-    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
         response = answer(_HTTP_ERRORS.get(exc.status_code, InvalidRequest)())
         # Starlette's own status and headers (Allow on a 405) stand, in the one error shape.
@@ -270,7 +214,7 @@ def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         response.headers.update(exc.headers or {})
         return response
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc)
         return answer(BFFError())
 

@@ -35,7 +35,6 @@ from pydantic_settings import (
 
 from app.security.allowlist import parse_rules
 from app.upstreams.config import UpstreamConfig, parse_upstreams
-from app.upstreams.keys import parse_private_keys
 
 log = logging.getLogger("bff.settings")
 
@@ -146,7 +145,7 @@ class Settings(BaseSettings):
     #: PEM private keys for identity assertions: the first signs, all are published at the JWKS.
     bff_assertion_keys: SecretStr | None = None
 
-    # Operations (issue 15): metrics listener, build identity, tracing. ----------------------------------
+    # Operations: metrics listener, build identity, tracing. ---------------------------------------------
     #: ``/metrics`` on its own listener at this port, and not on the main one.
     bff_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     #: The source revision the running build came from (the image sets it): a label of ``bff_build_info``.
@@ -291,6 +290,9 @@ class Settings(BaseSettings):
     def _assertion_keys(cls, value: SecretStr | None) -> SecretStr | None:
         if value is None or not value.get_secret_value().strip():
             return None  # empty means unset, as for every variable
+        # Here, not at the top: the key parser loads cryptography, which the settings need only for this.
+        from app.upstreams.keys import parse_private_keys
+
         parse_private_keys(value.get_secret_value())
         return value
 

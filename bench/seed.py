@@ -16,9 +16,9 @@ import asyncio
 import sys
 import time
 
-from app.sessions.factory import open_store
 from app.sessions.service import SessionService
 from app.settings import Settings, load_settings_or_exit
+from app.store.factory import open_store
 
 BENCH_USER = {
     "id": "bench-user-0001",

@@ -17,11 +17,14 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
-from simulator import bearer, controls, federation, oauth_authorize, oauth_controls, oauth_token, protocol
+from simulator import bearer, controls, federation, protocol
 from simulator.envelope import html_not_found
 from simulator.middleware import CallLogAndFaults
-from simulator.oauth_apps import load_oauth_apps
-from simulator.oauth_state import OAuthState
+from simulator.oauth import authorize as oauth_authorize
+from simulator.oauth import controls as oauth_controls
+from simulator.oauth import token as oauth_token
+from simulator.oauth.apps import load_oauth_apps
+from simulator.oauth.state import OAuthState
 from simulator.state import SimConfig, SimState
 from simulator.users import load_users
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import html
 import secrets
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,7 +21,7 @@ from starlette.requests import Request
 
 from simulator.envelope import failure, ok
 from simulator.inbound import host_of, json_object
-from simulator.state import SimState
+from simulator.state import IdpLogin, SimState
 from simulator.users import User, user_key
 
 #: The MechanismId a client answers the IdP's PIN with.
@@ -30,18 +29,6 @@ PIN_MECHANISM = "OOBAUTHPIN"
 SHORT_PATH = "/u/"
 
 router = APIRouter()
-
-
-@dataclass
-class IdpLogin:
-    """A federated login waiting for the user at their IdP, keyed by its IdpLoginSessionId."""
-
-    session_id: str
-    short_id: str
-    user: User
-    started_at: float
-    state: str = "pending"  # pending | signed_in | denied
-    pin: str | None = None
 
 
 def wants_oob_idp(request: Request) -> bool:

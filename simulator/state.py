@@ -13,13 +13,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.mechanisms import Mechanism
 from simulator.users import User, user_key
-
-if TYPE_CHECKING:
-    from simulator.federation import IdpLogin
 
 #: Mechanisms whose pending out-of-band step a test may approve or deny via /_sim/oob/.
 APPROVABLE = frozenset({"EMAIL", "SMS", "OTP", "PF", "QR"})
@@ -27,6 +24,19 @@ APPROVABLE = frozenset({"EMAIL", "SMS", "OTP", "PF", "QR"})
 MAX_CALLS = 10_000
 #: Forget expired logins and tokens once every this many new ones (benchmarks create them by the thousand).
 SWEEP_EVERY = 1024
+
+
+@dataclass
+class IdpLogin:
+    """A federated login waiting for the user at their IdP, keyed by its IdpLoginSessionId
+    (simulator/federation.py)."""
+
+    session_id: str
+    short_id: str
+    user: User
+    started_at: float
+    state: str = "pending"  # pending | signed_in | denied
+    pin: str | None = None
 
 
 @dataclass
@@ -108,7 +118,7 @@ class SimState:
         self.lock = threading.Lock()
         self._initial_users = users
         self._initial_config = config
-        #: Called by reset() with the lock held, e.g. the OAuth apps' memory (simulator/oauth_state.py).
+        #: Called by reset() with the lock held, e.g. the OAuth apps' memory (simulator/oauth/state.py).
         self.reset_hooks: list[Callable[[], None]] = []
         self.reset()
 

@@ -44,13 +44,13 @@ from app.identity.results import (
     parse_oob_status,
     parse_pin_answer,
     parse_start,
-    parse_whoami,
     parse_whoami_user,
 )
 from app.identity.upstream import NATIVE_CLIENT, tls_context
 from app.observe.request_context import current_request_id
 
 if TYPE_CHECKING:
+    from app.observe.trace_hook import TraceHook
     from app.settings import Settings
 
 log = logging.getLogger("bff.identity")
@@ -97,6 +97,7 @@ class TenantClient:
         transport: httpx.AsyncBaseTransport | None = None,
         limits: httpx.Limits = DEFAULT_LIMITS,
         observe: Callable[[str, float], None] | None = None,
+        trace: TraceHook | None = None,
     ) -> None:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -105,6 +106,8 @@ class TenantClient:
         self.tenant_id = tenant_id
         #: Called with (call name, seconds to the tenant's answer) after every call, e.g. for metrics.
         self.observe = observe
+        #: Wraps every call in a span when tracing is on (:mod:`app.observe.trace_hook`).
+        self.trace = trace
         if isinstance(verify, str):
             # httpx 0.28 deprecates verify=<path>; build the context it would have built.
             verify = ssl.create_default_context(cafile=verify)
@@ -120,7 +123,11 @@ class TenantClient:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, observe: Callable[[str, float], None] | None = None
+        cls,
+        settings: Settings,
+        *,
+        observe: Callable[[str, float], None] | None = None,
+        trace: TraceHook | None = None,
     ) -> TenantClient:
         """A client for ``CYBERARK_TENANT_URL`` with the configured tenant id, timeout and CA bundle."""
         return cls(
@@ -129,12 +136,8 @@ class TenantClient:
             timeout=settings.cyberark_timeout,
             verify=tls_context(settings) or True,
             observe=observe,
+            trace=trace,
         )
-
-    @property
-    def cookie_jar_size(self) -> int:
-        """How many cookies the shared client holds; always 0 (tests check it)."""
-        return len(self._http.cookies.jar)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -336,11 +339,6 @@ class TenantClient:
             return False
         return True
 
-    async def whoami(self, token: str, base_url: str | None = None) -> dict[str, str | None]:
-        """``/Security/Whoami`` as ``{"username", "id", "tenant_id"}``; TokenRejected when it is over."""
-        envelope = await self._bearer_call(token, WHOAMI_PATH, base_url)
-        return parse_whoami(envelope.result)
-
     async def _bearer_call(self, token: str, path: str, base_url: str | None = None) -> Envelope:
         headers = {**JSON_HEADERS, "Authorization": f"Bearer {token}"}
         url = (base_url or self.base_url) + path
@@ -363,11 +361,18 @@ class TenantClient:
         request_id = current_request_id.get()
         if request_id is not None and "x-request-id" not in request.headers:
             request.headers["X-Request-ID"] = request_id
+        call = _call_name(request.url.path)
         started = time.perf_counter()
         try:
-            response = await self._http.send(request)
+            if self.trace is None:
+                response = await self._http.send(request)
+            else:
+                with self.trace(call, request.method) as span:
+                    request.headers.update(span.headers)
+                    response = await self._http.send(request)
+                    span.answered(response.status_code)
             if self.observe is not None:
-                self.observe(_call_name(request.url.path), time.perf_counter() - started)
+                self.observe(call, time.perf_counter() - started)
             return response
         except httpx.TimeoutException as exc:
             raise TenantTimeout(f"tenant did not answer {request.url.path} in time") from exc

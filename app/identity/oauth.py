@@ -35,7 +35,7 @@ from joserfc.jwt import ClaimsOption
 
 from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
-from app.identity.envelope import opt_seconds
+from app.identity.results import opt_seconds
 
 if TYPE_CHECKING:
     from app.settings import Settings

@@ -2,7 +2,8 @@
 
 Every function takes an already parsed envelope ``Result`` and raises only
 :class:`~app.errors.TenantProtocolError`; what a reply *means* for the login (failure, rate limit) is
-decided by the client.
+decided by the client. The typed field readers (``req_str``, ``opt_str``, ...) are at the bottom, beside
+the parsers that use them.
 """
 
 from __future__ import annotations
@@ -13,14 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.errors import TenantProtocolError
-from app.identity.envelope import (
-    as_object,
-    opt_scalar_text,
-    opt_seconds,
-    opt_str,
-    req_list,
-    req_str,
-)
 from app.identity.models import (
     Challenge,
     Mechanism,
@@ -291,11 +284,64 @@ def parse_whoami_user(result: dict[str, Any] | None, typed: str) -> TenantUser:
     )
 
 
-def parse_whoami(result: dict[str, Any] | None) -> dict[str, str | None]:
-    """A ``Whoami`` result under our names: ``{"username", "id", "tenant_id"}``."""
-    data = as_object(result, "Whoami result")
-    return {
-        "username": req_str(data, "User"),
-        "id": opt_str(data, "UserUuid"),
-        "tenant_id": opt_str(data, "TenantId"),
-    }
+# Typed field access: every read of a tenant field goes through one of these, so a wrong type is always
+# a TenantProtocolError and never a KeyError/TypeError deep inside the client.
+
+
+def req_str(data: dict[str, Any], key: str) -> str:
+    """``data[key]`` as a non-empty string."""
+    value = data.get(key)
+    if not isinstance(value, str) or not value:
+        raise TenantProtocolError(f"tenant field {key!r} is missing or not a string")
+    return value
+
+
+def opt_str(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` as a string, or None when absent, null or empty."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise TenantProtocolError(f"tenant field {key!r} is not a string")
+    return value
+
+
+def opt_scalar_text(data: dict[str, Any], key: str) -> str | None:
+    """``data[key]`` as text when it is a string or an integer (numbers the tenant may send either way)."""
+    value = data.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TenantProtocolError(f"tenant field {key!r} is not a string or an integer")
+    return str(value)
+
+
+def opt_seconds(data: dict[str, Any], key: str) -> float:
+    """``data[key]`` as a non-negative finite number of seconds; 0 when absent or null."""
+    value = data.get(key)
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TenantProtocolError(f"tenant field {key!r} is not a number")
+    try:
+        seconds = float(value)
+    except OverflowError as exc:
+        raise TenantProtocolError(f"tenant field {key!r} is out of range") from exc
+    if not 0 <= seconds < float("inf"):
+        raise TenantProtocolError(f"tenant field {key!r} is not a sensible number of seconds")
+    return seconds
+
+
+def req_list(data: dict[str, Any], key: str) -> list[Any]:
+    """``data[key]`` as a non-empty list."""
+    value = data.get(key)
+    if not isinstance(value, list) or not value:
+        raise TenantProtocolError(f"tenant field {key!r} is missing or not a non-empty list")
+    return value
+
+
+def as_object(value: Any, what: str) -> dict[str, Any]:
+    """``value`` as a JSON object."""
+    if not isinstance(value, dict):
+        raise TenantProtocolError(f"tenant {what} is not an object")
+    return value

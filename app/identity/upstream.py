@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterable
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import aiohttp
 from yarl import URL
 
 from app.errors import TenantError, TenantTimeout, TenantUnavailable
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.observe.trace_hook import TraceHook
 
 #: Sent with every call to the tenant, as CyberArk's own clients send them.
 NATIVE_CLIENT = (("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true"))
@@ -54,7 +57,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 
 class ProxyUpstream(Protocol):
-    """What the proxy needs of its tenant client: :class:`Upstream`, or a wrapper of one (tracing's)."""
+    """What the proxy needs of its tenant client: :class:`Upstream`, or :class:`TracedUpstream` around one."""
 
     async def send(
         self,
@@ -108,11 +111,6 @@ class Upstream:
         """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
         return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=tls_context(settings))
 
-    @property
-    def cookie_count(self) -> int:
-        """Cookies the client holds: always 0."""
-        return len(self._session.cookie_jar)
-
     async def aclose(self) -> None:
         await self._session.close()
 
@@ -148,6 +146,50 @@ class Upstream:
             )
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise tenant_error(exc, f"calling {path}") from exc
+
+
+class TracedUpstream:
+    """An :class:`Upstream` whose every call runs inside ``trace`` (a CLIENT span, ``traceparent`` out).
+
+    A wrapper, so that with tracing off the proxy's per-call path has nothing added to it.
+    """
+
+    def __init__(
+        self,
+        upstream: ProxyUpstream,
+        trace: TraceHook,
+        *,
+        route: str = "/api/{path}",
+        name: str | None = None,
+    ) -> None:
+        self.inner = upstream
+        self.trace = trace
+        #: The calls' route template, and the upstream of ``BFF_UPSTREAMS`` they go to (None: the tenant).
+        self.route = route
+        self.name = name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: Body = None,
+        base_url: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        with self.trace("proxy", method, route=self.route, upstream=self.name) as span:
+            # Ours replace any the browser sent: the tenant sees the BFF's span as its parent.
+            headers[:] = [(k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")]
+            headers.extend(span.headers.items())
+            response = await self.inner.send(method, path, query, headers, body, base_url)
+            span.answered(response.status)
+            return response
 
 
 def tenant_error(exc: TimeoutError | aiohttp.ClientError, doing: str) -> TenantError:

@@ -1,17 +1,5 @@
-"""What the BFF tells operators: access log, JSON logs, metrics, request ids and per-request context."""
+"""What the BFF tells operators: access log, JSON logs, metrics, request ids, tracing.
 
-from app.observe.access import AccessMiddleware
-from app.observe.logs import audit, configure_logging
-from app.observe.metrics import Metrics
-from app.observe.request_context import current_request_id
-from app.observe.request_ids import new_request_id, valid_request_id
-
-__all__ = [
-    "AccessMiddleware",
-    "Metrics",
-    "audit",
-    "configure_logging",
-    "current_request_id",
-    "new_request_id",
-    "valid_request_id",
-]
+A ground floor: nothing here imports the rest of the app above ``settings``; others hand it what to time or
+trace. Callers import the module they need (``access``, ``logs``, ``metrics``, ``request_ids``, ``tracing``).
+"""

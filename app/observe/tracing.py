@@ -5,7 +5,7 @@ Example::
 
     tracing = Tracing.from_settings(settings)          # only when enabled: imports opentelemetry here
     app.add_middleware(TracingMiddleware, tracing=tracing)
-    upstream = tracing.upstream(Upstream.from_settings(settings))
+    tenant = TenantClient.from_settings(settings, trace=tracing.call)   # the hook: app.observe.trace_hook
 
 When tracing is off nothing here is imported and nothing is added to the request path: the app is built
 exactly as without this module. Spans carry the route template (``/api/{path}``, ``/auth/sessions/{id}``)
@@ -19,20 +19,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import Network, Settings
 
 if TYPE_CHECKING:
-    import aiohttp
     from opentelemetry.trace import Tracer, TracerProvider
-
-    from app.identity.client import TenantClient
-    from app.identity.upstream import Body, ProxyUpstream
 
 
 class Tracing:
@@ -83,21 +79,39 @@ class Tracing:
             return False
         return any(address in network for network in self.trusted)
 
-    def inject(self, headers: list[tuple[str, str]]) -> None:
-        """Append the current span's ``traceparent`` (and ``tracestate``) to an outgoing call's headers."""
-        carrier: dict[str, str] = {}
-        self.propagator.inject(carrier)
-        headers[:] = [(k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")]
-        headers.extend(carrier.items())
+    @contextmanager
+    def call(
+        self, call: str, method: str, route: str | None = None, upstream: str | None = None
+    ) -> Iterator[_CallSpan]:
+        """The :data:`~app.observe.trace_hook.TraceHook` a tenant client takes: a CLIENT span per call.
 
-    def upstream(
-        self, upstream: ProxyUpstream, *, name: str = "tenant", route: str = "/api/{path}"
-    ) -> TracedUpstream:
-        """``upstream`` (the tenant's client, or an upstream's of ``BFF_UPSTREAMS`` by ``name``) traced."""
-        return TracedUpstream(upstream, self, name=name, route=route)
+        ``upstream``: the call goes to that upstream of ``BFF_UPSTREAMS`` (``GET orders proxy``), not the
+        tenant.
+        """
+        from opentelemetry.trace import SpanKind, Status, StatusCode
 
-    def transport(self, inner: httpx.AsyncBaseTransport) -> TracedTransport:
-        return TracedTransport(inner, self)
+        if upstream is None:
+            attributes = {"http.request.method": method, "bff.tenant.call": call}
+            name = f"{method} tenant {call}"
+        else:
+            attributes = {"http.request.method": method, "bff.upstream": upstream}
+            name = f"{method} {upstream} {call}"
+        if route is not None:
+            attributes["http.route"] = route
+        with self.tracer.start_as_current_span(
+            name,
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,  # an exception's message can carry what a span must not
+            set_status_on_exception=False,
+        ) as span:
+            carrier: dict[str, str] = {}
+            self.propagator.inject(carrier)
+            try:
+                yield _CallSpan(span, carrier)
+            except Exception as exc:
+                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+                raise
 
 
 class TracingMiddleware:
@@ -158,109 +172,12 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) else str(scope.get("bff_route", "unmatched"))
 
 
-class TracedUpstream:
-    """The proxy's :class:`~app.identity.upstream.Upstream` with a CLIENT span and ``traceparent`` per call.
+class _CallSpan:
+    """A :class:`~app.observe.trace_hook.CallSpan` on an OpenTelemetry span."""
 
-    A :class:`~app.identity.upstream.ProxyUpstream`: it has the two methods the proxy calls.
-    """
+    def __init__(self, span: Any, headers: dict[str, str]) -> None:
+        self.span = span
+        self.headers = headers
 
-    def __init__(
-        self, upstream: ProxyUpstream, tracing: Tracing, *, name: str = "tenant", route: str = "/api/{path}"
-    ) -> None:
-        self.inner = upstream
-        self.tracing = tracing
-        #: "{METHOD} tenant proxy" for the tenant; "{METHOD} orders proxy" for the upstream "orders".
-        self.span_name = f"{name} proxy"
-        self.attributes: dict[str, str] = (
-            {"http.route": route, "bff.tenant.call": "proxy"}
-            if name == "tenant"
-            else {"http.route": route, "bff.upstream": name}
-        )
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: list[tuple[str, str]],
-        body: Body = None,
-        base_url: str | None = None,
-    ) -> aiohttp.ClientResponse:
-        from opentelemetry.trace import SpanKind, Status, StatusCode
-
-        attributes = {"http.request.method": method, **self.attributes}
-        with self.tracing.tracer.start_as_current_span(
-            f"{method} {self.span_name}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,  # an exception's message can carry what a span must not
-            set_status_on_exception=False,
-        ) as span:
-            self.tracing.inject(headers)
-            try:
-                response = await self.inner.send(method, path, query, headers, body, base_url)
-            except Exception as exc:
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                raise
-            span.set_attribute("http.response.status_code", response.status)
-            return response
-
-
-class TracedTransport(httpx.AsyncBaseTransport):
-    """The login client's transport with a CLIENT span and ``traceparent`` per tenant call."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, tracing: Tracing) -> None:
-        self.inner = inner
-        self.tracing = tracing
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        from opentelemetry.trace import SpanKind, Status, StatusCode
-
-        from app.identity.client import _call_name
-
-        call = _call_name(request.url.path)
-        attributes = {"http.request.method": request.method, "bff.tenant.call": call}
-        with self.tracing.tracer.start_as_current_span(
-            f"{request.method} tenant {call}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            carrier: dict[str, str] = {}
-            self.tracing.propagator.inject(carrier)
-            request.headers.update(carrier)
-            try:
-                response = await self.inner.handle_async_request(request)
-            except Exception as exc:
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                raise
-            span.set_attribute("http.response.status_code", response.status_code)
-            return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-
-def traced_tenant_client(
-    settings: Settings, tracing: Tracing, observe: Callable[[str, float], None]
-) -> TenantClient:
-    """``TenantClient.from_settings`` with a traced transport (same CA bundle, timeout and pool limits)."""
-    from app.identity.client import DEFAULT_LIMITS, TenantClient
-    from app.identity.upstream import tls_context
-
-    verify = tls_context(settings) or True
-    transport = tracing.transport(httpx.AsyncHTTPTransport(verify=verify, limits=DEFAULT_LIMITS))
-    return TenantClient(
-        settings.tenant_url,
-        tenant_id=settings.cyberark_tenant_id,
-        timeout=settings.cyberark_timeout,
-        transport=transport,
-        observe=observe,
-    )
+    def answered(self, status: int) -> None:
+        self.span.set_attribute("http.response.status_code", status)

@@ -1,6 +1,4 @@
-"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI (its aiohttp client: identity/)."""
+"""The allow-listed proxy ``/api/{path}``: plain ASGI in front of FastAPI (its aiohttp client: identity/).
 
-from app.proxy.forward import Proxy
-from app.proxy.mount import ProxyFirstFastAPI
-
-__all__ = ["Proxy", "ProxyFirstFastAPI"]
+``forward.Proxy`` is the ASGI app; ``mount.ProxyFirstFastAPI`` puts it in front of the routers.
+"""

@@ -50,12 +50,12 @@ from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
 from app.proxy.target import Target, tenant_target
+from app.security.cookies import clear_session_cookie
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
     request_headers_for_upstream,
     response_headers_for_browser,
 )
-from app.sessions.cookies import clear_session_cookie
 from app.sessions.refresh import Refresher
 from app.sessions.service import Session, SessionService
 from app.settings import Settings

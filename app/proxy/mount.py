@@ -3,10 +3,10 @@
 Example::
 
     proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal, CsrfOriginCheck(origins).refusal))
-    app = ProxyFirstFastAPI(api=AccessMiddleware(proxy.handle, metrics), title="...")
+    app = ProxyFirstFastAPI(api=AccessMiddleware(proxy.handle, metrics), proxy=proxy, title="...")
     # with BFF_UPSTREAMS: the same stack serves every prefix, each call handed to its target's proxy
-    handle = dispatcher(proxy)
-    app = ProxyFirstFastAPI(api=AccessMiddleware(handle, metrics), upstreams=[Mounted(orders_proxy)])
+    handle = dispatcher(proxy, [Mounted(orders_proxy)])
+    app = ProxyFirstFastAPI(api=AccessMiddleware(handle, metrics), proxy=proxy, upstreams=[...], title="...")
 
 ``api`` is built in full by the caller (app/main.py): the layers a proxied call goes through (access log,
 tracing) and the proxy, whose guards run the header budget and CSRF/Origin checks as function calls. A
@@ -72,9 +72,14 @@ def dispatcher(tenant: Proxy, upstreams: Sequence[Mounted] = ()) -> Handler:
 class ProxyFirstFastAPI(FastAPI):
     """A FastAPI app whose /api/* (and upstreams' prefixes) are served by ``api``, outside the router."""
 
-    def __init__(self, *args: Any, api: ASGIApp, upstreams: Sequence[Mounted] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, api: ASGIApp, proxy: Proxy, upstreams: Sequence[Mounted] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.api = api
+        #: The proxy inside ``api`` (opened and closed by the lifespan).
+        self.proxy = proxy
+        #: The upstreams' proxies at their prefixes, served by the same ``api``.
         self.upstreams = tuple(upstreams)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

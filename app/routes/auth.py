@@ -31,16 +31,19 @@ from app.routes.deps import (
     AppMetrics,
     AppSettings,
     ClientIP,
+    Clock,
     CurrentSession,
     Limiter,
     Logins,
+    OAuthClientOrNone,
     Sessions,
     Tenant,
+    services_of,
 )
 from app.routes.oauth import LOGOUT_RESPONSES, end_oauth_session
 from app.routes.responses import NoStoreRoute, documented_errors, error_response
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
+from app.security.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
 from app.sessions.service import Session
 from app.settings import RateLimit
 
@@ -62,7 +65,7 @@ class ApiLoginRoute(NoStoreRoute):
         handler = super().get_route_handler()
 
         async def api_login_only(request: Request) -> Response:
-            if not request.app.state.settings.api_login_enabled:
+            if not services_of(request).settings.api_login_enabled:
                 return error_response(NotFound())
             return await handler(request)
 
@@ -134,6 +137,7 @@ class LoginDesk:
     metrics: AppMetrics
     ip: ClientIP
     tenant: Tenant
+    clock: Clock
 
     @cached_property
     def flow(self) -> LoginFlow:
@@ -141,7 +145,7 @@ class LoginDesk:
             self.tenant,
             poll_min_interval=self.settings.bff_poll_min_interval,
             count_oob=self._count_oob,
-            clock=self.request.app.state.clock,
+            clock=self.clock,
             before_oob=self._limit_oob,
         )
 
@@ -346,13 +350,18 @@ async def session_state(session: CurrentSession) -> SessionState:
     responses={**documented_errors({503: _UPSTREAM[503]}), **LOGOUT_RESPONSES},
 )
 async def logout(
-    request: Request, sessions: Sessions, tenant: Tenant, settings: AppSettings, metrics: AppMetrics
+    request: Request,
+    sessions: Sessions,
+    tenant: Tenant,
+    settings: AppSettings,
+    metrics: AppMetrics,
+    oauth: OAuthClientOrNone,
 ) -> Response:
     response = Response(status_code=204)
     session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
     if session is not None and session.login == "oauth":
         request.state.session = session.log_id
-        response = await end_oauth_session(request, session, sessions, settings)
+        response = await end_oauth_session(oauth, session, sessions, settings)
         metrics.sessions.labels(event="logout").inc()
         audit("logout", mode="oauth", session=session.log_id)
     elif session is not None:

@@ -1,33 +1,34 @@
-"""Dependencies that make route signatures read as prose: ``session: CurrentSession``."""
+"""Dependencies that make route signatures read as prose: ``session: CurrentSession``.
+
+The one way routes reach the app's services (:class:`app.services.Services`, opened by the lifespan).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, TypeVar, cast
 
 from fastapi import Depends, Query, Request
 
 from app.errors import Unauthenticated
 from app.identity.client import TenantClient
+from app.identity.oauth import OAuthClient
+from app.login.oauth import OAuthLoginFlow
 from app.observe.metrics import Metrics
 from app.security.client_ip import client_ip
 from app.security.ratelimit import RateLimiter
+from app.services import Services
 from app.sessions.pre_auth import PreAuthStore
 from app.sessions.service import Session, SessionService
 from app.settings import Settings
+from app.store.protocol import Store
 
 T = TypeVar("T")
 
 
-def _app_state(name: str, kind: type[T]) -> Callable[[Request], T]:
-    """A dependency that hands out ``app.state.<name>`` (set by the lifespan), typed as ``kind``."""
-
-    def dependency(request: Request) -> T:
-        value: T = getattr(request.app.state, name)
-        return value
-
-    dependency.__name__ = f"app_state_{name}"
-    return dependency
+def services_of(request: Request) -> Services:
+    """The app's services (set by the lifespan); also for code that runs before dependencies are solved."""
+    return cast(Services, request.app.state.services)
 
 
 async def _current_session(
@@ -54,11 +55,25 @@ def peer_ip(request: Request, settings: AppSettings) -> str:
     return client_ip(peer, forwarded, settings.bff_trusted_proxies)
 
 
-AppSettings = Annotated[Settings, Depends(_app_state("settings", Settings))]
-Sessions = Annotated[SessionService, Depends(_app_state("sessions", SessionService))]
-Logins = Annotated[PreAuthStore, Depends(_app_state("logins", PreAuthStore))]
-Tenant = Annotated[TenantClient, Depends(_app_state("tenant", TenantClient))]
+def _part(read: Callable[[Services], T]) -> Callable[[Request], T]:
+    """A dependency that hands out one part of the app's services."""
+
+    def dependency(request: Request) -> T:
+        return read(services_of(request))
+
+    return dependency
+
+
+AppServices = Annotated[Services, Depends(services_of)]
+AppSettings = Annotated[Settings, Depends(_part(lambda s: s.settings))]
+Sessions = Annotated[SessionService, Depends(_part(lambda s: s.sessions))]
+Logins = Annotated[PreAuthStore, Depends(_part(lambda s: s.logins))]
+Tenant = Annotated[TenantClient, Depends(_part(lambda s: s.tenant))]
 CurrentSession = Annotated[Session, Depends(_current_session)]
 ClientIP = Annotated[str, Depends(peer_ip)]
-Limiter = Annotated[RateLimiter, Depends(_app_state("limiter", RateLimiter))]
-AppMetrics = Annotated[Metrics, Depends(_app_state("metrics", Metrics))]
+Limiter = Annotated[RateLimiter, Depends(_part(lambda s: s.limiter))]
+AppMetrics = Annotated[Metrics, Depends(_part(lambda s: s.metrics))]
+AppStore = Annotated[Store, Depends(_part(lambda s: s.store))]
+Clock = Annotated[Callable[[], float], Depends(_part(lambda s: s.clock))]
+OAuthClientOrNone = Annotated[OAuthClient | None, Depends(_part(lambda s: s.oauth_client))]
+OAuthFlowOrNone = Annotated[OAuthLoginFlow | None, Depends(_part(lambda s: s.oauth_flow))]

@@ -19,10 +19,10 @@ from app.errors import InvalidRequest, NotFound, RateLimited, TenantError
 from app.identity.oauth import OAuthClient
 from app.login.oauth import LoginError, OAuthLoginFlow, local_return_to
 from app.observe.logs import audit
-from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, Sessions
+from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, OAuthFlowOrNone, Sessions
 from app.routes.responses import NoStoreRoute, documented_errors
 from app.security.client_ip import limit_key
-from app.sessions.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
+from app.security.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
 from app.sessions.records import Session
 from app.sessions.service import SessionService
 from app.settings import Settings
@@ -50,8 +50,7 @@ async def options(settings: AppSettings) -> LoginOptions:
     return LoginOptions.model_validate({"login_modes": settings.bff_login_modes})
 
 
-def _flow(request: Request) -> OAuthLoginFlow:
-    flow: OAuthLoginFlow | None = request.app.state.oauth_flow
+def _flow(flow: OAuthFlowOrNone) -> OAuthLoginFlow:
     if flow is None:
         raise NotFound()  # BFF_LOGIN_MODES has no oauth: these routes do not exist
     return flow
@@ -179,10 +178,9 @@ async def oauth_callback(
 
 
 async def end_oauth_session(
-    request: Request, session: Session, sessions: SessionService, settings: Settings
+    oauth: OAuthClient | None, session: Session, sessions: SessionService, settings: Settings
 ) -> Response:
     """Logout of an OAuth session: revoke its tokens at the tenant, end it, and name the tenant's sign-out."""
-    oauth: OAuthClient | None = request.app.state.oauth_client
     await _revoke(oauth, session)
     await sessions.delete(session)
     if oauth is None:

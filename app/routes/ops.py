@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from app.errors import StoreUnavailable
+from app.routes.deps import AppMetrics, AppStore
 
 router = APIRouter(tags=["operations"])
 #: Served on the main port only when BFF_METRICS_PORT is unset (else by app.observe.metrics_listener).
@@ -18,9 +19,9 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz", summary="Redis and configuration are usable", responses={503: {}})
-async def readyz(request: Request) -> Response:
+async def readyz(store: AppStore) -> Response:
     try:
-        await request.app.state.store.ping()
+        await store.ping()
     except StoreUnavailable:
         return JSONResponse(
             {"status": "unavailable", "store": "unavailable"}, status_code=503, headers={"Retry-After": "2"}
@@ -29,6 +30,5 @@ async def readyz(request: Request) -> Response:
 
 
 @metrics_router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def metrics(request: Request) -> Response:
-    registry = request.app.state.metrics
+async def metrics(registry: AppMetrics) -> Response:
     return Response(registry.render(), media_type=registry.content_type)

@@ -1,4 +1,4 @@
-"""The one place an exception becomes an HTTP answer (the cookies' headers are in app/sessions/cookies.py)."""
+"""Error answers and documented errors for FastAPI's routes (the rendering: ``app.errors.render_error``)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from app.errors import BFFError, error_body
+from app.errors import BFFError, render_error
 
 
 class ErrorBody(BaseModel):
@@ -56,7 +56,9 @@ class NoStoreRoute(APIRoute):
         return no_store
 
 
-def error_response(exc: BFFError) -> JSONResponse:
-    """The documented error JSON, status and headers for ``exc`` (as :func:`app.errors.send_error` sends)."""
-    headers = {"Cache-Control": "no-store", **exc.headers()}
-    return JSONResponse(error_body(exc), status_code=exc.status, headers=headers)
+def error_response(exc: BFFError) -> Response:
+    """``exc``'s answer for FastAPI: :func:`app.errors.render_error`'s, as the proxy sends it."""
+    headers, body = render_error(exc)
+    response = Response(body, status_code=exc.status)
+    response.raw_headers = headers
+    return response

@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from app.errors import RateLimited
 from app.sessions.keyring import Keyring
-from app.sessions.store import Store
 from app.settings import RateLimit
+from app.store.protocol import Store
 
 
 class RateLimiter:

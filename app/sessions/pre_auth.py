@@ -14,8 +14,8 @@ from typing import Any
 
 from app.errors import NoLoginInProgress
 from app.sessions.sealed import seal, unseal
-from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
+from app.store.protocol import Store
 
 
 class PreAuthStore:

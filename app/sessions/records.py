@@ -29,10 +29,6 @@ def _host(data: dict[str, Any]) -> str | None:
     raise TypeError("the record's host is not a string")
 
 
-#: Fields every user dict carries (from the tenant's AdvanceAuthentication result).
-USER_FIELDS = ("id", "username", "display_name", "email", "tenant")
-
-
 # Not frozen: a frozen dataclass sets each field through object.__setattr__, a call per field, and one Session
 # is built per proxied call (`python -m bench.instructions` measures it). Nothing assigns to its fields.
 @dataclass(slots=True)

@@ -36,14 +36,16 @@ from app.errors import StoreUnavailable
 from app.sessions.keyring import Keyring
 from app.sessions.records import IndexEntry, Record, Session, SessionInfo
 from app.sessions.sealed import seal, unseal
-from app.sessions.store import Store
 from app.sessions.ticket import Ticket, TicketCodec
 from app.settings import Settings
+from app.store.protocol import Store
 
 __all__ = ["Session", "SessionInfo", "SessionService"]
 
 log = logging.getLogger("bff.sessions")
 
+#: Where session records live in the store (below its own prefix); the store's tracked cache copies these.
+RECORD_KEYS = "s:"
 #: Seconds between lazy ``last_seen_at`` writes.
 LAST_SEEN_INTERVAL = 60.0
 #: Live sessions one user may have (``BFF_MAX_SESSIONS_PER_USER``, the same default); a login past it
@@ -170,7 +172,7 @@ class SessionService:
             refresh_token=refresh_token,
             tenant_url=tenant_url,
         )
-        key = "s:" + ticket.storage_hash
+        key = RECORD_KEYS + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
         # The index grows only here: drop its dead lines, and make room for this session under the cap.
         await self._end_oldest(await self._read_index(user["id"]), keep=self.max_per_user - 1)
@@ -197,7 +199,7 @@ class SessionService:
         left = ticket.expires_at - now
         if left <= 0:
             return None
-        key = "s:" + ticket.storage_hash
+        key = RECORD_KEYS + ticket.storage_hash
         blob, ttl_left = await self.store.get_with_ttl(key, cached=cached)
         if blob is None:
             return None
@@ -268,7 +270,7 @@ class SessionService:
     @staticmethod
     def refresh_lock_key(session: Session) -> str:
         """The store key of the lock that lets one replica at a time refresh ``session``'s tokens."""
-        return "r:" + session.storage_key.removeprefix("s:")
+        return "r:" + session.storage_key.removeprefix(RECORD_KEYS)
 
     async def store_tokens(
         self, cookie: str, *, bearer: str, access_expires_at: float | None, refresh_token: str | None
@@ -281,7 +283,7 @@ class SessionService:
         ticket = self._codec.load(cookie)
         if ticket is None:
             return None
-        key = "s:" + ticket.storage_hash
+        key = RECORD_KEYS + ticket.storage_hash
         blob, ttl_left = await self.store.get_with_ttl(key)
         plain = None if blob is None else unseal([ticket.key], blob, self._aad(key))
         record = None if plain is None else Record.decode(plain)

@@ -4,7 +4,3 @@
 assertions and publishes their keys; ``credentials`` picks what each upstream gets. The calls themselves go
 through the one data plane, :mod:`app.proxy`, like the tenant's.
 """
-
-from app.upstreams.config import UpstreamConfig, parse_upstreams
-
-__all__ = ["UpstreamConfig", "parse_upstreams"]

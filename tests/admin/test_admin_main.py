@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.admin import main
-from app.sessions.factory import open_store
 from app.sessions.service import SessionService
 from app.settings import Settings
+from app.store.factory import open_store
 from tests.support.bff_fixtures import SECRET
 from tests.support.ports import free_port
 

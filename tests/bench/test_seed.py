@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from app.sessions.factory import open_store
 from app.sessions.service import SessionService
 from app.settings import Settings
+from app.store.factory import open_store
 from bench.seed import OAUTH_ACCESS_LIFETIME, seed
 
 SECRET = "bench-seed-test-secret-0123456789abcdef"

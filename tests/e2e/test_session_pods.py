@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 
-from app.sessions.factory import open_store
-from app.sessions.service import SessionService
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
+from app.store.factory import open_store
 from tests.e2e.test_login_flow import pod  # noqa: F401 - the fixture
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import SECRET, Sim
@@ -76,7 +76,7 @@ async def test_a_record_written_before_keeps_using_the_configured_tenant(
         )
     token = answered.cookies[".ASPXAUTH"]
     settings = Settings(_env_file=None, bff_redis_url=redis_url, bff_session_secrets=SECRET)  # type: ignore[call-arg]
-    store = open_store(settings)
+    store = open_store(settings, cached=RECORD_KEYS)
     try:
         service = SessionService.from_settings(store, settings)
         user: dict[str, Any] = {"id": "u-old", "username": "alice@example.com"}

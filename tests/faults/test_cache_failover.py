@@ -22,7 +22,7 @@ API = "/api/UPRest/GetUPData"
 
 
 def tracker_of(bff: ServerThread) -> Any:
-    cache = bff.config.app.state.store.cache  # type: ignore[union-attr]
+    cache = bff.config.app.state.services.store.cache  # type: ignore[union-attr]
     assert cache is not None
     return next(iter(cache._trackers.values()))
 
@@ -134,7 +134,7 @@ async def test_on_a_cluster_every_master_is_tracked_and_ends_are_seen_at_once(st
                 for phone in phones:
                     await login(phone)
                 await warm(laptop_on_two, *phones)
-                cache = two.config.app.state.store.cache
+                cache = two.config.app.state.services.store.cache
 
                 async def all_tracked() -> bool:
                     return len(cache._trackers) == 3 and all(t.ready for t in cache._trackers.values())

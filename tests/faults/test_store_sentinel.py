@@ -64,8 +64,8 @@ async def test_primary_killed_sessions_survive_on_the_promoted_replica(
         await wait_until(serving, timeout=FAILOVER_BOUND + 5, interval=0.1)
         back_after = time.monotonic() - killed
 
-        # The watcher's reads (GET and PTTL, through redis-py's pool) and the sliding read above (GETEX, on
-        # the store's own connections) reconnect separately: wait for the watcher's own answer too.
+        # The watcher's reads (GET and PTTL, through redis-py's pool) and the sliding read above (on the
+        # store's own connections) reconnect separately: wait for the watcher's own answer too.
         async def watcher_served() -> bool:
             return bool(traffic.answers) and traffic.answers[-1][0] == 200
 

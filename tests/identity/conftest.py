@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from app.identity import TenantClient
+from app.identity.client import TenantClient
 from simulator.app import create_app
 from tests.identity.simulated import USERS, Sim
 from tests.support.asgi_server import ServerThread

@@ -146,7 +146,7 @@ class Sim:
 
 def only(started: object) -> Any:
     """The Started result, asserting that is what came back."""
-    from app.identity import Started
+    from app.identity.models import Started
 
     assert isinstance(started, Started), started
     return started

@@ -7,8 +7,11 @@ import json
 import pytest
 
 from app.errors import TenantProtocolError, TokenRejected
-from app.identity import LoggedIn, TenantClient, is_token_rejection
+from app.identity.client import TenantClient
+from app.identity.envelope import is_token_rejection
+from app.identity.models import LoggedIn
 from tests.identity.simulated import PASSWORD, Sim, only
+from tests.identity.whoami import whoami
 
 
 @pytest.fixture
@@ -22,7 +25,7 @@ async def token(client: TenantClient, sim: Sim) -> str:
 
 
 async def test_whoami_under_our_names(client: TenantClient, token: str) -> None:
-    me = await client.whoami(token)
+    me = await whoami(client, token)
     assert me["username"] == "pw@example.com"
     assert me["tenant_id"] == "ABC1234"
     assert me["id"]
@@ -31,7 +34,7 @@ async def test_whoami_under_our_names(client: TenantClient, token: str) -> None:
 async def test_logout_ends_the_token(client: TenantClient, sim: Sim, token: str) -> None:
     assert await client.logout(token) is True
     with pytest.raises(TokenRejected):
-        await client.whoami(token)
+        await whoami(client, token)
     # A second logout finds the token already over; that is not an error for the caller.
     assert await client.logout(token) is False
     call = sim.calls("/Security/Logout")[0]
@@ -42,18 +45,18 @@ async def test_logout_ends_the_token(client: TenantClient, sim: Sim, token: str)
 async def test_an_expired_token_is_rejected(client: TenantClient, sim: Sim, token: str) -> None:
     sim.expire(token)
     with pytest.raises(TokenRejected):
-        await client.whoami(token)
+        await whoami(client, token)
 
 
 async def test_an_unknown_token_is_rejected(client: TenantClient) -> None:
     with pytest.raises(TokenRejected):
-        await client.whoami("not-a-token")
+        await whoami(client, "not-a-token")
 
 
 async def test_a_403_is_a_rejected_token(client: TenantClient, sim: Sim, token: str) -> None:
     sim.fault(path="/Security/Whoami", status=403, body="<html>Forbidden</html>")
     with pytest.raises(TokenRejected):
-        await client.whoami(token)
+        await whoami(client, token)
 
 
 async def test_a_200_failure_without_result_is_a_rejected_token(
@@ -62,7 +65,7 @@ async def test_a_200_failure_without_result_is_a_rejected_token(
     body = json.dumps({"success": False, "Result": None, "Message": "Not authenticated"})
     sim.fault(path="/Security/Whoami", status=200, body=body, content_type="application/json")
     with pytest.raises(TokenRejected):
-        await client.whoami(token)
+        await whoami(client, token)
 
 
 async def test_a_200_failure_with_a_result_is_a_protocol_error(
@@ -71,7 +74,7 @@ async def test_a_200_failure_with_a_result_is_a_protocol_error(
     body = json.dumps({"success": False, "Result": {"Summary": "Failure"}})
     sim.fault(path="/Security/Whoami", status=200, body=body, content_type="application/json")
     with pytest.raises(TenantProtocolError):
-        await client.whoami(token)
+        await whoami(client, token)
 
 
 def test_a_rejection_body_is_recognised_for_the_proxy() -> None:

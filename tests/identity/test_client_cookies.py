@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.errors import LoginFailed
-from app.identity import LoggedIn, TenantClient
+from app.identity.client import TenantClient
+from app.identity.models import LoggedIn
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
+from tests.identity.whoami import whoami
 
 
 def _cookie_headers(sim: Sim, path: str) -> list[str | None]:
@@ -26,7 +28,7 @@ async def test_two_interleaved_logins_never_see_each_others_cookies(client: Tena
     _, ctx1 = await client.start_oob(ctx1, email.id)
     _, ctx2 = await client.start_oob(ctx2, sms.id)
     done1, ctx1 = await client.answer(ctx1, email.id, sim.code("email@example.com"))
-    assert client.cookie_jar_size == 0
+    assert len(client._http.cookies.jar) == 0
     assert isinstance(done1, LoggedIn)
     assert "CCSID" in ctx1.cookies  # the device cookie of the first login's success ...
     done2, ctx2 = await client.answer(ctx2, sms.id, sim.code("sms@example.com"))
@@ -40,9 +42,9 @@ async def test_two_interleaved_logins_never_see_each_others_cookies(client: Tena
         f"SimLB={lb_second}",
     ] * 3
     assert _cookie_headers(sim, "/Security/StartAuthentication") == [None, None]
-    assert client.cookie_jar_size == 0
-    assert (await client.whoami(done1.token))["username"] == "email@example.com"
-    assert (await client.whoami(done2.token))["username"] == "sms@example.com"
+    assert len(client._http.cookies.jar) == 0
+    assert (await whoami(client, done1.token))["username"] == "email@example.com"
+    assert (await whoami(client, done2.token))["username"] == "sms@example.com"
     assert all("cookie" not in call["headers"] for call in sim.calls("/Security/Whoami"))
 
 
@@ -63,7 +65,7 @@ async def test_every_call_carries_the_native_client_headers(sim: Sim) -> None:
             started.context, started.package.challenges[0].mechanisms[0].id, PASSWORD
         )
         assert isinstance(outcome, LoggedIn)
-        await client.whoami(outcome.token)
+        await whoami(client, outcome.token)
         await client.cleanup(started.context)
         await client.logout(outcome.token)
     finally:

@@ -13,7 +13,7 @@ from app.errors import (
     TenantTimeout,
     TenantUnavailable,
 )
-from app.identity import TenantClient
+from app.identity.client import TenantClient
 from tests.identity.simulated import PASSWORD, Sim, only
 from tests.support.ports import free_port
 

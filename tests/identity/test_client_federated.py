@@ -9,8 +9,10 @@ import httpx
 import pytest
 
 from app.errors import LoginFailed, TenantProtocolError
-from app.identity import FederatedRedirect, LoggedIn, LoginContext, Pending, TenantClient, TenantUser
+from app.identity.client import TenantClient
+from app.identity.models import FederatedRedirect, LoggedIn, LoginContext, Pending, TenantUser
 from tests.identity.simulated import Sim
+from tests.identity.whoami import whoami as whoami_of
 
 FED = "fed@example.com"
 PIN = "fedpin@example.com"
@@ -49,7 +51,7 @@ async def test_polling_finishes_with_the_token_and_the_user_from_whoami(
     assert status["json"] == {"SessionId": started.context.session_id}
     (whoami,) = sim.calls("/Security/Whoami")
     assert whoami["headers"]["authorization"] == f"Bearer {outcome.token}"
-    assert (await client.whoami(outcome.token))["username"] == FED
+    assert (await whoami_of(client, outcome.token))["username"] == FED
 
 
 async def test_the_user_fields_of_the_result_spare_the_whoami(client: TenantClient, sim: Sim) -> None:
@@ -79,7 +81,7 @@ async def test_the_pin_finishes_with_the_result_token(client: TenantClient, sim:
     }
     # The bearer keeps working: it is the duration Token, not the one-time Auth.
     for _ in range(2):
-        assert (await client.whoami(outcome.token))["username"] == PIN
+        assert (await whoami_of(client, outcome.token))["username"] == PIN
 
 
 async def test_a_wrong_pin_a_refusal_and_an_expiry_fail_the_login(client: TenantClient, sim: Sim) -> None:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import pytest
 
 from app.errors import LoginFailed, TenantRateLimited
-from app.identity import (
+from app.identity.client import TenantClient
+from app.identity.models import (
     FederatedRedirect,
     LoggedIn,
     NewPackage,
     NextChallenge,
     Pending,
     Question,
-    TenantClient,
     TenantUser,
 )
 from tests.identity.simulated import PASSWORD, Sim, mechanism_named, only
+from tests.identity.whoami import whoami
 
 
 async def test_password_only_login_gives_the_duration_token_and_the_user(
@@ -49,7 +50,7 @@ async def test_the_token_is_the_duration_cookie_not_the_one_time_auth(client: Te
     assert isinstance(outcome, LoggedIn)
     # The body's one-time "Auth" would be refused on its second use; the .ASPXAUTH value keeps working.
     for _ in range(3):
-        assert (await client.whoami(outcome.token))["username"] == "pw@example.com"
+        assert (await whoami(client, outcome.token))["username"] == "pw@example.com"
 
 
 async def test_email_code_after_the_password(client: TenantClient, sim: Sim) -> None:
@@ -259,7 +260,7 @@ async def test_cleanup_ends_the_tenant_session(client: TenantClient, sim: Sim) -
 
 
 async def test_a_stored_context_continues_the_login(client: TenantClient, sim: Sim) -> None:
-    from app.identity import LoginContext, Package
+    from app.identity.models import LoginContext, Package
 
     started = only(await client.start("email@example.com"))
     stored = {"context": started.context.to_dict(), "package": started.package.to_dict()}

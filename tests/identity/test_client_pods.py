@@ -7,9 +7,11 @@ import json
 import pytest
 
 from app.errors import TenantProtocolError, TenantUnavailable
-from app.identity import MAX_POD_HOPS, LoggedIn, TenantClient
+from app.identity.client import MAX_POD_HOPS, TenantClient
+from app.identity.models import LoggedIn
 from app.settings import Settings
 from tests.identity.simulated import PASSWORD, Sim, only
+from tests.identity.whoami import whoami
 
 
 async def _login(client: TenantClient, username: str = "pw@example.com") -> tuple[LoggedIn, str]:
@@ -79,7 +81,7 @@ async def test_a_full_login_over_tls(tls_sim: Sim, tls_files: dict[str, str]) ->
     client = TenantClient(tls_sim.url(), verify=tls_files["ca"], timeout=2)
     try:
         outcome, _ = await _login(client)
-        assert (await client.whoami(outcome.token))["username"] == "pw@example.com"
+        assert (await whoami(client, outcome.token))["username"] == "pw@example.com"
         assert await client.logout(outcome.token) is True
     finally:
         await client.aclose()

@@ -10,7 +10,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from app.errors import TenantProtocolError
-from app.identity.envelope import Envelope, is_token_rejection, opt_seconds, parse_envelope, rejects_token
+from app.identity.envelope import Envelope, is_token_rejection, parse_envelope, rejects_token
+from app.identity.results import opt_seconds
 from tests.identity.samples import PACKAGE_RESULT, body, json_values
 
 

@@ -20,9 +20,9 @@ from app.identity.results import (
     parse_advance,
     parse_mechanism,
     parse_start,
-    parse_whoami,
 )
 from tests.identity.samples import PACKAGE_RESULT, SUCCESS_RESULT, json_values, mechanism, package
+from tests.identity.whoami import parse_whoami
 
 
 def test_a_package_becomes_challenges_of_typed_mechanisms() -> None:

@@ -117,7 +117,7 @@ async def test_calls_in_flight_are_counted_back_down_when_they_end(
         assert (await browser.post("/api/echo", json={})).status_code == 429
         for connection in trickles:
             connection.close()  # the browser goes away: its calls end
-        proxy = slow_bff.config.app.state.proxy
+        proxy = slow_bff.config.app.proxy
         await _wait_for(lambda: not proxy.in_flight, timeout=5)
         again = [await browser.post("/api/echo", json={}) for _ in range(CAP + 4)]
     assert [r.status_code for r in again] == [200] * (CAP + 4)  # one after another: never more than 1

@@ -14,7 +14,8 @@ from app.identity.upstream import Upstream
 from app.main import YOUNG_COLLECTION_THRESHOLD, create_app
 from app.observe.access import AccessMiddleware
 from app.observe.metrics import Metrics
-from app.proxy import Proxy, ProxyFirstFastAPI
+from app.proxy.forward import Proxy
+from app.proxy.mount import ProxyFirstFastAPI
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.settings import Settings
@@ -146,7 +147,7 @@ def _app() -> ProxyFirstFastAPI:
 
 def test_the_guards_run_inside_the_proxy_in_middleware_order() -> None:
     app = _app()
-    proxy = app.state.proxy
+    proxy = app.proxy
     # /api: the access layer, then the proxy, which runs the two checks itself (no layers of their own).
     assert isinstance(app.api, AccessMiddleware) and app.api.app == proxy.handle
     owners = [type(getattr(guard, "__self__", None)) for guard in proxy.guards]

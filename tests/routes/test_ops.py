@@ -11,9 +11,11 @@ from redis.asyncio import Redis
 
 from app.observe.metrics import Metrics
 from app.routes import ops
-from app.sessions.memory_store import MemoryStore
-from app.sessions.redis_store import RedisStore
-from app.sessions.store import Store
+from app.services import Services
+from app.settings import Settings
+from app.store.memory_store import MemoryStore
+from app.store.protocol import Store
+from app.store.redis_store import RedisStore
 from tests.support.ports import free_port
 
 
@@ -21,8 +23,8 @@ def _app(store: Store) -> FastAPI:
     app = FastAPI()
     app.include_router(ops.router)
     app.include_router(ops.metrics_router)  # on the main port unless BFF_METRICS_PORT is set
-    app.state.store = store
-    app.state.metrics = Metrics()
+    settings = Settings(_env_file=None, bff_cookie_secure=False)  # type: ignore[call-arg]
+    app.state.services = Services.open(settings, metrics=Metrics(), store=store)
     return app
 
 
@@ -61,7 +63,7 @@ async def test_readyz_is_503_with_retry_after_when_the_store_is_down(down_store:
 
 async def test_metrics_render_the_apps_registry() -> None:
     app = _app(MemoryStore())
-    app.state.metrics.requests.labels(route="/auth/login", status="200").inc()
+    app.state.services.metrics.requests.labels(route="/auth/login", status="200").inc()
     response = await _get(app, "/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"] == Metrics.content_type

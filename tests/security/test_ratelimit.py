@@ -8,10 +8,10 @@ import pytest
 
 from app.errors import RateLimited
 from app.security.ratelimit import RateLimiter
-from app.sessions.factory import open_store
 from app.sessions.keyring import Keyring
-from app.sessions.store import Store
 from app.settings import RateLimit, Settings
+from app.store.factory import open_store
+from app.store.protocol import Store
 from tests.support.redis_server import RedisServer
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from app.sessions.memory_store import MemoryStore
 from app.sessions.pre_auth import PreAuthStore
-from app.sessions.redis_store import RedisStore
 from app.sessions.service import SessionService
-from app.sessions.store import Store
+from app.store.memory_store import MemoryStore
+from app.store.protocol import Store
+from app.store.redis_store import RedisStore
 
 SECRET = b"s" * 40
 OLD_SECRET = b"o" * 40

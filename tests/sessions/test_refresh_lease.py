@@ -8,9 +8,9 @@ import time
 import pytest
 
 from app.errors import TenantTimeout
-from app.sessions.memory_store import MemoryStore
 from app.sessions.refresh import LEASE_MARGIN, Refresher
 from app.sessions.service import SessionService
+from app.store.memory_store import MemoryStore
 
 SECRET = b"refresh-lease-test-secret-0123456789abcdef"
 USER = {"id": "u-1", "username": "jane@example.com"}

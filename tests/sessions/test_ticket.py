@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from itsdangerous import Signer
 from itsdangerous.encoding import base64_decode, base64_encode
 
-from app.sessions.memory_store import MemoryStore
 from app.sessions.service import SessionService
 from app.sessions.ticket import ID_BYTES, KEY_BYTES, Ticket, TicketCodec, _canonical_b64
+from app.store.memory_store import MemoryStore
 
 NEW = b"n" * 40
 OLD = b"o" * 40

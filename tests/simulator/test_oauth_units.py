@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from simulator.app import create_app
-from simulator.oauth_apps import load_oauth_apps, parse_oauth_app
+from simulator.oauth.apps import load_oauth_apps, parse_oauth_app
 from simulator.users import UserFileError
 
 ROOT = Path(__file__).resolve().parents[2]

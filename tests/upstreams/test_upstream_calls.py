@@ -87,8 +87,8 @@ async def test_an_assertion_is_reused_while_fresh_so_the_hot_path_rarely_signs(
         assert (await browser.get("/svc/orders/orders/1")).status_code == 200
     bearers = {seen.bearer for seen in orders.calls}
     assert len(bearers) == 1
-    [proxy] = bff.config.app.state.upstream_proxies  # type: ignore[attr-defined]
-    signer = proxy.target.credential.__self__
+    [mounted] = bff.config.app.upstreams  # type: ignore[attr-defined]
+    signer = mounted.proxy.target.credential.__self__
     assert signer.signed == 1
 
 

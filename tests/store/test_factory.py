@@ -12,12 +12,12 @@ from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 
 from app.errors import StoreUnavailable
-from app.sessions.factory import open_store
-from app.sessions.memory_store import MemoryStore
-from app.sessions.redis_store import RedisStore
 from app.sessions.service import SessionService
-from app.sessions.store import Store
 from app.settings import Settings
+from app.store.factory import open_store
+from app.store.memory_store import MemoryStore
+from app.store.protocol import Store
+from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET, FakeClock
 from tests.support.ports import free_port, wait_for_port
 from tests.support.redis_server import RedisServer

@@ -9,11 +9,11 @@ from fastapi.responses import JSONResponse
 from starlette.requests import Request
 
 from simulator.inbound import json_object
-from simulator.oauth_apps import OAuthApp, parse_oauth_app
-from simulator.oauth_http import oauth_of
-from simulator.oauth_keys import TAMPERS, new_key
-from simulator.oauth_state import OAuthState, TokenFailure
-from simulator.oauth_token import GRANT_TYPES
+from simulator.oauth.apps import OAuthApp, parse_oauth_app
+from simulator.oauth.http import oauth_of
+from simulator.oauth.keys import TAMPERS, new_key
+from simulator.oauth.state import OAuthState, TokenFailure
+from simulator.oauth.token import GRANT_TYPES
 from simulator.users import UserFileError
 
 router = APIRouter(prefix="/_sim/oauth")

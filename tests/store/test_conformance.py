@@ -51,19 +51,19 @@ async def test_store_set_only_if_exists_never_recreates(harness: Harness) -> Non
     assert await store.get("k") == b"w"
 
 
-async def test_store_ttl_expires_and_getex_slides(harness: Harness) -> None:
+async def test_store_ttl_expires_and_expire_slides(harness: Harness) -> None:
     store = harness.store
     await store.set("gone", b"x", 1)
     await store.set("slid", b"y", 1)
     value, ttl = await store.get_with_ttl("slid")
     assert value == b"y" and ttl is not None and 0 < ttl <= 1
     await harness.elapse(0.7)
-    assert await store.getex("slid", 1) == b"y"
+    assert await store.expire("slid", 1) is True
     await harness.elapse(0.7)
     assert await store.get("gone") is None
     assert await store.get("slid") == b"y"
     assert await store.get_with_ttl("gone") == (None, None)
-    assert await store.getex("gone", 5) is None
+    assert await store.expire("gone", 5) is False
 
 
 async def test_store_exists_many(harness: Harness) -> None:

@@ -11,11 +11,11 @@ from contextlib import contextmanager
 import pytest
 
 from app.errors import StoreUnavailable
-from app.sessions.factory import open_store
 from app.sessions.pre_auth import PreAuthStore
-from app.sessions.service import SessionService
-from app.sessions.store import Store
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
+from app.store.factory import open_store
+from app.store.protocol import Store
 from tests.sessions.conftest import PREFIX, SECRET
 from tests.support.redis_server import RedisServer
 
@@ -25,7 +25,7 @@ def settings_for(url: str) -> Settings:
 
 
 def sessions_on(redis: RedisServer, timeout: float) -> tuple[Store, SessionService]:
-    store = open_store(settings_for(redis.url), timeout=timeout)
+    store = open_store(settings_for(redis.url), timeout=timeout, cached=RECORD_KEYS)
     return store, SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
 
 
@@ -93,7 +93,7 @@ async def test_hung_redis_times_out_as_store_unavailable(
             await sessions.load(cookie)
         # The store's own deadline (0.5 s, the retry included) bounds the wait.
         assert time.monotonic() - started < 1.5
-    # The GETEX that timed out is answered once Redis resumes. The connection it was sent on is dropped, not
+    # The read that timed out is answered once Redis resumes. The connection it was sent on is dropped, not
     # reused: otherwise the next command on it would read that stale answer (alice's record) as its own.
     for _ in range(3):
         other = await sessions.load(other_cookie)

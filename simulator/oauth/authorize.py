@@ -18,10 +18,10 @@ from starlette.requests import Request
 from simulator.envelope import html_not_found
 from simulator.inbound import cookie_values, is_secure
 from simulator.mechanisms import last_digits, mask_email
-from simulator.oauth_apps import OAuthApp
-from simulator.oauth_http import PKCE_VALUE, SSO_COOKIE, oauth_of, parse_form, redirect, single
-from simulator.oauth_page import code_page, message_page, sign_in_page
-from simulator.oauth_state import Code, OAuthState, Txn
+from simulator.oauth.apps import OAuthApp
+from simulator.oauth.http import PKCE_VALUE, SSO_COOKIE, oauth_of, parse_form, redirect, single
+from simulator.oauth.page import code_page, message_page, sign_in_page
+from simulator.oauth.state import Code, OAuthState, Txn
 from simulator.totp import verify
 from simulator.users import User
 

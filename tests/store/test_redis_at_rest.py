@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 
 from app.sessions.pre_auth import PreAuthStore
-from app.sessions.redis_store import RedisStore
 from app.sessions.service import LAST_SEEN_INTERVAL, SessionService
 from app.sessions.ticket import TicketCodec
+from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET, FakeClock
 
 

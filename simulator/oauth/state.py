@@ -13,8 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.oauth_apps import OAuthApp
-from simulator.oauth_keys import AppKeys
+from simulator.oauth.apps import OAuthApp
+from simulator.oauth.keys import AppKeys
 from simulator.state import SimState, Token
 from simulator.users import User, user_key
 

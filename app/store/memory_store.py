@@ -73,13 +73,6 @@ class MemoryStore:
         entry, value = found
         return value, None if entry.expires_at is None else entry.expires_at - self._clock()
 
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        found = self._string(key)
-        if found is None:
-            return None
-        found[0].expires_at = self._clock() + ttl
-        return found[1]
-
     async def expire(self, key: str, ttl: float) -> bool:
         entry = self._live(key)
         if entry is None:

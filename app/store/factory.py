@@ -14,10 +14,10 @@ from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff, NoBackoff
 
-from app.sessions.memory_store import MemoryStore
-from app.sessions.redis_store import DEFAULT_TIMEOUT, RedisStore
-from app.sessions.store import Store
 from app.settings import Settings
+from app.store.memory_store import MemoryStore
+from app.store.protocol import Store
+from app.store.redis_store import DEFAULT_TIMEOUT, RedisStore
 
 log = logging.getLogger("bff.sessions")
 
@@ -42,17 +42,25 @@ def _sentinel_address(text: str) -> tuple[str, int]:
 
 
 def open_store(
-    settings: Settings, *, timeout: float = DEFAULT_TIMEOUT, clock: Callable[[], float] = time.time
+    settings: Settings,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    clock: Callable[[], float] = time.time,
+    cached: str | None = None,
 ) -> Store:
-    """The store for ``settings`` (nothing connects yet); ``clock`` drives the memory store's expiry."""
+    """The store for ``settings`` (nothing connects yet); ``clock`` drives the memory store's expiry.
+
+    ``cached``: the keys (by prefix, below the store's) whose reads may come from a tracked local copy when
+    ``BFF_SESSION_CACHE`` is on; the session records' for the app (``app.sessions.service.RECORD_KEYS``).
+    """
     prefix = settings.bff_redis_key_prefix
     if settings.bff_redis_url is None:
         log.warning("BFF_REDIS_URL is not set: sessions live in this process only (development)")
         return MemoryStore(prefix=prefix, clock=clock)
     url = settings.bff_redis_url.get_secret_value()
     options = _client_options(timeout)
-    # The proxy's session reads may come from a copy kept true by Redis (app.sessions.cache).
-    cache = settings.bff_session_cache == "on"
+    # The proxy's session reads may come from a copy kept true by Redis (app.store.cache).
+    cache = cached if settings.bff_session_cache == "on" else None
     if settings.bff_redis_mode == "cluster":
         options.pop("retry")  # the cluster client retries by re-reading the slot map instead
         return RedisStore(RedisCluster.from_url(url, **options), prefix=prefix, timeout=timeout, cache=cache)

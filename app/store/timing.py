@@ -3,7 +3,7 @@
 Example::
 
     store = TimedStore(open_store(settings), metrics.store_latency)   # in the lifespan
-    await store.getex("s:ab12", 1800)                                 # timed as op="getex"
+    await store.get_with_ttl("s:ab12")                                # timed as op="get_with_ttl"
 
 A wrapper rather than code in each store: Redis (any mode) and the memory store are timed alike, and the
 stores stay free of metrics. It times what the caller waits for, failures included (an outage shows as the
@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.observe.metrics import LoopHistogram
-from app.sessions.store import Store
+from app.store.protocol import Store
+
+if TYPE_CHECKING:
+    from app.observe.metrics import LoopHistogram
 
 
 class TimedStore:
-    """A :class:`~app.sessions.store.Store` that times each call of the store it wraps."""
+    """A :class:`~app.store.protocol.Store` that times each call of the store it wraps."""
 
     def __init__(self, store: Store, latency: LoopHistogram) -> None:
         self.store = store
@@ -29,7 +31,6 @@ class TimedStore:
         # The children, looked up once: labels() on every call would cost more than the timing itself.
         self._get = latency.labels(op="get")
         self._get_with_ttl = latency.labels(op="get_with_ttl")
-        self._getex = latency.labels(op="getex")
         self._expire = latency.labels(op="expire")
         self._ttl = latency.labels(op="ttl")
         self._set = latency.labels(op="set")
@@ -66,13 +67,6 @@ class TimedStore:
             return await self.store.expire(key, ttl)
         finally:
             self._expire.observe(perf_counter() - started)
-
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        started = perf_counter()
-        try:
-            return await self.store.getex(key, ttl)
-        finally:
-            self._getex.observe(perf_counter() - started)
 
     async def ttl(self, key: str) -> float | None:
         started = perf_counter()

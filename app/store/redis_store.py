@@ -1,7 +1,7 @@
 """The Redis store (redis-py asyncio, hiredis parser when installed): standalone, sentinel or cluster client.
 
 Every command goes to ONE key, and the two compound operations (hash field + expiry, counter + expiry) are
-single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see :mod:`app.sessions.store`.
+single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see :mod:`app.store.protocol`.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ import time
 from collections.abc import Awaitable, Iterator, Sequence
 from typing import Any, TypeVar, cast
 
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.errors import StoreUnavailable
-from app.sessions.cache import MAX_BYTES, MAX_ENTRIES, TrackedCache
+from app.store.cache import MAX_BYTES, MAX_ENTRIES, TrackedCache
+from app.store.direct import DirectConnections
 
 # HSET, then make the hash live at least ARGV[3] ms more: PTTL is -1 without expiry, so it is set then too.
 _HSET_MIN_TTL = """
@@ -82,72 +82,8 @@ class _Expiry:
         self.task.cancel()
 
 
-class _DirectConnections:
-    """Connections of a redis-py pool used one command at a time, outside the client's call path.
-
-    ``getex`` runs on every proxied call. Through ``Redis.execute_command`` it pays for what one command at a
-    time does not need, a share of a proxied call that ``python -m bench.instructions`` shows: the pool's
-    asyncio lock on take and return, a no-op ``connect`` through the retry wrapper, the observability hooks
-    and the release event. Here a connection is taken from a plain list and put back, and the pool's own
-    connection class still does everything at the protocol level: AUTH, SELECT, TLS, RESP, and for sentinel
-    mode finding the master (and dropping a demoted one on READONLY). Cluster mode never comes here: it routes
-    by slot.
-    """
-
-    def __init__(self, pool: ConnectionPool, keep: int) -> None:
-        self._pool: Any = pool  # redis-py's asyncio pool and connections are untyped
-        self._keep = keep
-        self._idle: list[Any] = []
-
-    async def execute(self, *args: str | int) -> Any:
-        """One command and its reply. A connection that fails or is cut off is dropped, never reused."""
-        return (await self.execute_many(args))[0]
-
-    async def execute_many(self, *commands: tuple[str | int, ...]) -> list[Any]:
-        """Commands pipelined into one round trip, and their replies (the ``connection`` they came on)."""
-        replies, _ = await self.execute_on(*commands)
-        return replies
-
-    async def execute_on(self, *commands: tuple[str | int, ...]) -> tuple[list[Any], Any]:
-        """The replies, and the connection that carried them (its address tells which server answered)."""
-        try:
-            connection = self._idle.pop() if self._idle else self._pool.make_connection()
-            return await self._send(connection, commands), connection
-        except RedisConnectionError:
-            # An idle connection can be dead without knowing it (Redis restarted, a failover): one more try
-            # on a fresh connection, as redis-py's own retry does. Every command sent here is idempotent.
-            connection = self._pool.make_connection()
-            return await self._send(connection, commands), connection
-
-    async def _send(self, connection: Any, commands: tuple[tuple[str | int, ...], ...]) -> list[Any]:
-        try:
-            if not connection.is_connected:
-                await connection.connect()
-            if len(commands) == 1:
-                await connection.send_command(*commands[0], check_health=False)
-            else:
-                await connection.send_packed_command(connection.pack_commands(commands), check_health=False)
-            replies = [await connection.read_response() for _ in commands]
-        except BaseException:
-            # Cancelled (the store's deadline) or failed mid-command: its reply may still arrive, and would
-            # be read as the next command's.
-            await connection.disconnect(nowait=True)
-            raise
-        if len(self._idle) < self._keep:
-            self._idle.append(connection)
-        else:
-            await connection.disconnect()
-        return replies
-
-    async def aclose(self) -> None:
-        self._keep = 0  # a command still in flight closes its connection when done
-        idle, self._idle = self._idle, []
-        for connection in idle:
-            await connection.disconnect()
-
-
 class RedisStore:
-    """The :class:`~app.sessions.store.Store` on Redis: ``RedisStore(Redis.from_url(url), prefix="bff:")``."""
+    """The :class:`~app.store.protocol.Store` on Redis: ``RedisStore(Redis.from_url(url), prefix="bff:")``."""
 
     def __init__(
         self,
@@ -156,7 +92,7 @@ class RedisStore:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         also_close: Sequence[Redis] = (),
-        cache: bool = False,
+        cache: str | None = None,
         cache_max_entries: int = MAX_ENTRIES,
         cache_max_bytes: int = MAX_BYTES,
     ) -> None:
@@ -169,13 +105,16 @@ class RedisStore:
         self._incr_script = client.register_script(_INCR_WINDOW)
         self._delete_if_equal_script = client.register_script(_DELETE_IF_EQUAL)
         self._direct = (
-            None if isinstance(client, RedisCluster) else _DirectConnections(client.connection_pool, keep=64)
+            None if isinstance(client, RedisCluster) else DirectConnections(client.connection_pool, keep=64)
         )
-        #: The tracked local copy of session records (``get_with_ttl(..., cached=True)``), or None.
+        #: The tracked local copy of the keys starting with ``cache`` (``get_with_ttl(..., cached=True)``),
+        #: or None without one.
         self.cache = (
-            TrackedCache(client, prefix, max_entries=cache_max_entries, max_bytes=cache_max_bytes)
-            if cache
-            else None
+            None
+            if cache is None
+            else TrackedCache(
+                client, prefix + cache, max_entries=cache_max_entries, max_bytes=cache_max_bytes
+            )
         )
 
     @property
@@ -187,7 +126,7 @@ class RedisStore:
         """Await one redis-py call within ``timeout``; its failures and the deadline become StoreUnavailable.
 
         The deadline is ours, not redis-py's ``socket_timeout``: that one wraps every write in
-        ``asyncio.wait_for``, a new Task per command, and this is the path of every proxied call. It is
+        ``asyncio.wait_for``, a new Task per command, and this is on the proxy's path (a session read). It is
         ``asyncio.timeout`` cut to what one call needs (one timer, no state machine), so cheaper than it
         (``python -m bench.instructions``). A call cut off mid-read is cancelled inside redis-py, and its
         connection dropped.
@@ -260,13 +199,6 @@ class RedisStore:
             if self._direct is None:
                 return bool(await self._call(self._client.pexpire(name, _ms(ttl))))
             return bool(await self._call(self._direct.execute("PEXPIRE", name, _ms(ttl))))
-
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        if self._direct is None:
-            return cast(bytes | None, await self._call(self._client.getex(self.prefix + key, px=_ms(ttl))))
-        return cast(
-            bytes | None, await self._call(self._direct.execute("GETEX", self.prefix + key, "PX", _ms(ttl)))
-        )
 
     async def ttl(self, key: str) -> float | None:
         pttl = int(await self._call(self._client.pttl(self.prefix + key)))

@@ -27,12 +27,8 @@ class Store(Protocol):
         """The value and its remaining seconds (``None`` when it has no expiry), in one round trip.
 
         ``cached``: the answer may come from a copy this process keeps true through the store's own
-        invalidation (see :mod:`app.sessions.cache`); a store without one reads the store.
+        invalidation (see :mod:`app.store.cache`); a store without one reads the store.
         """
-        ...
-
-    async def getex(self, key: str, ttl: float) -> bytes | None:
-        """The value, its expiry reset to ``ttl`` seconds from now (sliding), in one round trip."""
         ...
 
     async def expire(self, key: str, ttl: float) -> bool:

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.requests import Request
 
-from simulator.oauth_apps import OAuthApp
-from simulator.oauth_state import OAuthState
+from simulator.oauth.apps import OAuthApp
+from simulator.oauth.state import OAuthState
 
 #: The tenant's browser session (SSO) cookie; Path /OAuth2/ so it never rides along to a BFF on the same host.
 SSO_COOKIE = "SimOAuthSSO"

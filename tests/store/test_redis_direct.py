@@ -1,5 +1,5 @@
-"""The store's own connections for GETEX (every proxied call): reused, never shared mid-command, and
-recovered after Redis restarts without a failed request."""
+"""The store's own connections for the session read (GET and PTTL, on the proxy's path): reused, never
+shared mid-command, and recovered after Redis restarts without a failed request."""
 
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from collections.abc import Callable
 
 from redis.asyncio import Redis
 
-from app.sessions.factory import open_store
-from app.sessions.redis_store import RedisStore
-from app.sessions.service import SessionService
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
+from app.store.factory import open_store
+from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET
 from tests.support.redis_server import RedisServer
 
 
 def sessions_on(url: str) -> tuple[RedisStore, SessionService]:
     settings = Settings(bff_redis_url=url, bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode())
-    store = open_store(settings, timeout=1.0)
+    store = open_store(settings, timeout=1.0, cached=RECORD_KEYS)
     assert isinstance(store, RedisStore)
     return store, SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
 

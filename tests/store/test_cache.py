@@ -14,12 +14,12 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from app.errors import StoreUnavailable
-from app.sessions import cache as cache_module
-from app.sessions.cache import ENTRY_OVERHEAD, RecordCache
-from app.sessions.factory import open_store
-from app.sessions.redis_store import RedisStore
-from app.sessions.service import SessionService
+from app.sessions.service import RECORD_KEYS, SessionService
 from app.settings import Settings
+from app.store import cache as cache_module
+from app.store.cache import ENTRY_OVERHEAD, RecordCache
+from app.store.factory import open_store
+from app.store.redis_store import RedisStore
 from tests.sessions.conftest import PREFIX, SECRET, FakeClock
 from tests.support.redis_server import RedisServer
 
@@ -95,7 +95,7 @@ def test_a_read_overlapping_an_invalidation_or_a_drop_is_not_kept() -> None:
 def replica(url: str, *, idle: float = 600, timeout: float = 2.0) -> tuple[RedisStore, SessionService]:
     """A replica's store as the app opens it (BFF_SESSION_CACHE defaults to on), and its sessions."""
     settings = Settings(bff_redis_url=url, bff_redis_key_prefix=PREFIX, bff_session_secrets=SECRET.decode())
-    store = open_store(settings, timeout=timeout)
+    store = open_store(settings, timeout=timeout, cached=RECORD_KEYS)
     assert isinstance(store, RedisStore) and store.cache is not None
     return store, SessionService(store, [SECRET], idle_timeout=idle, max_lifetime=3600)
 
@@ -275,7 +275,7 @@ async def test_an_idle_session_ends_within_its_slack_with_the_copy(
 
 
 async def test_the_copy_is_bounded_in_a_store(redis_url: str, user_factory: UserFactory) -> None:
-    store = RedisStore(Redis.from_url(redis_url), prefix=PREFIX, cache=True, cache_max_entries=5)
+    store = RedisStore(Redis.from_url(redis_url), prefix=PREFIX, cache="s:", cache_max_entries=5)
     sessions = SessionService(store, [SECRET], idle_timeout=600, max_lifetime=3600)
     await tracking(store)
     cookies = [

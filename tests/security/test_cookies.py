@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.responses import Response
 
-from app.sessions.cookies import (
+from app.security.cookies import (
     clear_login_cookie,
     clear_oauth_login_cookie,
     clear_session_cookie,

@@ -286,7 +286,11 @@ def _maker(connection_class: Any, kwargs: dict[str, Any]) -> Callable[[], Any]:
 
 
 class TrackedCache:
-    """The copy and its tracking connections for one store: ``TrackedCache(client, prefix="bff:")``."""
+    """The copy and its tracking connections for one store: ``TrackedCache(client, prefix="bff:s:")``.
+
+    ``prefix`` is the whole key prefix whose values are copied and tracked (the store's own and the
+    caller's part, e.g. the session records'): the store knows nothing of what its keys hold.
+    """
 
     def __init__(
         self,
@@ -297,7 +301,7 @@ class TrackedCache:
         max_bytes: int = MAX_BYTES,
     ) -> None:
         self.client = client
-        self.tracked_prefix = prefix + "s:"
+        self.tracked_prefix = prefix
         self.cache = RecordCache(max_entries, max_bytes)
         self.enabled = True
         self.cluster = isinstance(client, RedisCluster)

@@ -25,8 +25,8 @@ from joserfc.jwk import RSAKey
 from starlette.requests import Request
 
 from simulator.envelope import html_not_found
-from simulator.oauth_apps import OIDC_SCOPES, OAuthApp
-from simulator.oauth_http import (
+from simulator.oauth.apps import OIDC_SCOPES, OAuthApp
+from simulator.oauth.http import (
     NO_STORE,
     PKCE_VALUE,
     issuer_of,
@@ -37,8 +37,8 @@ from simulator.oauth_http import (
     single,
     tenant_url,
 )
-from simulator.oauth_keys import AppKeys, sign_id_token
-from simulator.oauth_state import Grant, OAuthState
+from simulator.oauth.keys import AppKeys, sign_id_token
+from simulator.oauth.state import Grant, OAuthState
 
 router = APIRouter()
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
