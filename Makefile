@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
 
-.PHONY: venv run sim test lint fmt unit bench image lock base-digest clean
+.PHONY: venv run sim test lint fmt unit bench image lock base-digest clean js js-types
 IMAGE ?= cyberark-bff:latest
 
 $(RUN_STAMP): pyproject.toml requirements.lock
@@ -26,6 +26,33 @@ $(STAMP): $(RUN_STAMP)
 	@rm -f $(VENV)/.installed-dev-* && touch $@
 
 venv: $(STAMP)
+
+# The browser client package (clients/js) and the example app: node_modules is reinstalled (`npm ci`) only when
+# the lockfile changes, as the venv is only when pyproject.toml does.
+JS := clients/js
+EXAMPLE := examples/react-vite
+JS_STAMP := $(JS)/node_modules/.installed-$(shell cat $(JS)/package-lock.json | sha256sum | cut -c1-16)
+EXAMPLE_STAMP := $(EXAMPLE)/node_modules/.installed-$(shell cat $(EXAMPLE)/package-lock.json | sha256sum | cut -c1-16)
+
+$(JS_STAMP): $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(EXAMPLE_STAMP): $(EXAMPLE)/package-lock.json
+	cd $(EXAMPLE) && npm ci --no-audit --no-fund
+	@touch $@
+
+## make js: the browser client package built, type-checked and unit-tested (vitest); the example app's
+## node_modules in place (tests/browser builds and drives it).
+js: $(JS_STAMP) $(EXAMPLE_STAMP)
+	cd $(JS) && npm run build && npm test
+
+## make js-types: after a change to the BFF's /openapi.json: the committed document, the package's generated
+## types, its build and web/'s copy of it, all regenerated (commit what changed).
+js-types: venv $(JS_STAMP)
+	$(PY) scripts/gen_js_client.py openapi
+	cd $(JS) && npm run gen:types && npm run build
+	$(PY) scripts/gen_js_client.py vendor
 
 ## make run: the BFF on http://$(HOST):$(PORT) with the built-in simulator as tenant and an in-process store
 ## (installs the runtime dependencies only).
@@ -45,10 +72,12 @@ fmt: venv
 	$(PY) -m ruff format .
 	$(PY) -m ruff check --fix .
 
-## make test: installs what is missing (redis-server, Chromium, nginx, wrk, valgrind via apt-get as root), lints, runs every test.
+## make test: installs what is missing (redis-server, Chromium, nginx, wrk, valgrind via apt-get as root), lints,
+## builds and unit-tests the browser client (npm ci only when its lockfile changed), runs every test.
 test: venv
 	./scripts/ensure-system-deps.sh chromium nginx wrk valgrind
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory js
 	$(PY) -m pytest --cov --cov-report=term -p no:cacheprovider $(PYTEST_ARGS)
 
 unit: venv

@@ -1,65 +1,27 @@
-// The demo SPA: drives the BFF's login steps (spec api.md §2), shows the user, their apps and sessions.
-// Rules kept here on purpose: only /auth and /api are called, always same-origin with the cookie; every
-// non-GET carries X-CSRF: 1; text from the tenant is only ever set with textContent, never parsed as HTML;
-// only http(s) URLs from the tenant become links or images.
+// The demo SPA, built on the browser client package (clients/js, served here from the committed copy in
+// vendor/): the package runs the login's steps, polling, retries and cancel; this file only draws screens.
+// Rules kept here on purpose: every call goes through the package (same origin, the cookie, X-CSRF on every
+// unsafe call); text from the tenant is only ever set with textContent, never parsed as HTML; only http(s) URLs
+// from the tenant become links or images.
 
-const POLL_MS = 2000;
+import { BffError, createBffClient } from "./vendor/cyberark-bff-client/index.js";
+
+const bff = createBffClient();
 
 const $ = (id) => document.getElementById(id);
 
 const VIEWS = ["loading", "view-username", "view-challenge", "view-redirect", "view-home"];
 
-// Bumped on every change of view, so a poll or answer that returns late cannot act on a screen that moved on.
+// Bumped on every change of view, so an answer that returns late cannot act on a screen that moved on.
 let generation = 0;
-let pollTimer = null;
-let challenge = null; // the last challenge step's challenge object
-let mechanism = null; // the mechanism the user is on
-let federated = null; // a federated login's redirect step: {mechanism, pin}
 let homeShown = false;
-
-// HTTP ------------------------------------------------------------------------------------------------
-
-/** One call to the BFF; resolves to {status, data, retryAfter}; status 0 when the BFF cannot be reached. */
-async function call(method, path, body) {
-  const headers = { Accept: "application/json" };
-  const init = { method, headers, credentials: "same-origin", cache: "no-store" };
-  if (method !== "GET" && method !== "HEAD") {
-    headers["X-CSRF"] = "1";
-  }
-  if (body !== undefined) {
-    headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    return { status: 0, data: null, retryAfter: null };
-  }
-  let data = null;
-  if (response.status !== 204) {
-    try {
-      data = await response.json();
-    } catch {
-      data = null;
-    }
-  }
-  const header = Number.parseInt(response.headers.get("Retry-After") || "", 10);
-  const fromBody = data && Number.isFinite(data.retry_after) ? data.retry_after : null;
-  const retryAfter = fromBody ?? (Number.isFinite(header) ? header : null);
-  return { status: response.status, data, retryAfter };
-}
-
-function errorCode(result) {
-  return result.data && typeof result.data.error === "string" ? result.data.error : "";
-}
+// The login in progress: its AbortController, and what its callbacks wait for.
+let login = null;
 
 // Screen helpers --------------------------------------------------------------------------------------
 
 function show(view) {
   generation += 1;
-  stopPolling();
-  federated = null;
   for (const id of VIEWS) {
     $(id).hidden = id !== view;
   }
@@ -110,35 +72,36 @@ function safeUrl(value) {
   }
 }
 
-/** The message to show for an error answer; returns true when the view changed. */
-function handleFailure(result, { loginStep = false } = {}) {
-  const code = errorCode(result);
-  if (result.status === 0) {
+/** What a failure (a BffError from the package) tells the user; returns true when the view changed. */
+function handleFailure(error, { loginStep = false } = {}) {
+  if (!(error instanceof BffError)) {
+    showError("Something went wrong. Try again.");
+    return false;
+  }
+  if (error.status === 0) {
     showError("The service cannot be reached. Check your connection and try again.");
     return false;
   }
-  if (result.status === 429) {
-    const wait = result.retryAfter ?? 60;
-    showError(`Too many attempts. Try again in ${wait} seconds.`);
+  if (error.status === 429) {
+    showError(`Too many attempts. Try again in ${error.retryAfter ?? 60} seconds.`);
     return false;
   }
-  if (code === "login_failed") {
+  if (error.code === "login_failed") {
     showUsername();
     showError("Sign-in failed. Check what you entered and start again.");
     return true;
   }
-  if (code === "no_login_in_progress") {
+  if (error.code === "no_login_in_progress") {
     showUsername();
     showError("The sign-in was interrupted or took too long. Start again.");
     return true;
   }
-  if (result.status === 401 && !loginStep) {
+  if (error.status === 401 && !loginStep) {
     showUsername();
     showError("You are signed out. Sign in again.");
     return true;
   }
-  const message = result.data && typeof result.data.message === "string" ? result.data.message : "";
-  showError(message || `Something went wrong (HTTP ${result.status}). Try again.`);
+  showError(error.message || `Something went wrong (HTTP ${error.status}). Try again.`);
   return false;
 }
 
@@ -149,7 +112,6 @@ let loginModes = ["api"];
 
 function showUsername() {
   show("view-username");
-  homeShown = false;
   const api = loginModes.includes("api");
   const oauth = loginModes.includes("oauth");
   $("username-form").hidden = !api;
@@ -162,12 +124,13 @@ function showUsername() {
 
 /** Ask which logins the BFF offers; the OAuth one is a navigation that comes back to this page. */
 async function loadOptions() {
-  const result = await call("GET", "/auth/options");
-  if (result.status === 200 && result.data && Array.isArray(result.data.login_modes)) {
-    loginModes = result.data.login_modes;
+  try {
+    loginModes = (await bff.options()).loginModes;
+  } catch {
+    // Keep the API login on offer; the session check below reports an unreachable service.
   }
   const back = window.location.pathname + window.location.search.replace(/[?&]login_error=[^&]*/, "");
-  $("oauth-link").href = "/auth/oauth/login?return_to=" + encodeURIComponent(back.startsWith("/") ? back : "/");
+  $("oauth-link").href = bff.oauthLoginUrl(back.startsWith("/") ? back : "/");
 }
 
 // The codes /auth/oauth/callback puts in ?login_error= (api.md §2), and what the user is told.
@@ -198,50 +161,85 @@ async function submitUsername(event) {
   }
   showError("");
   say("Starting sign-in…");
-  const result = await call("POST", "/auth/login", { username });
-  continueLogin(result);
-}
-
-// The answer to a login call: the next step, or the failure shown where the step was.
-function continueLogin(result) {
-  if (result.status !== 200) {
+  // What this login's screens wait for: a choice, an answer, a typed code, a PIN.
+  const current = {
+    controller: new AbortController(),
+    challenge: null,
+    choose: null,
+    reopen: null,
+    answer: null,
+    pending: null,
+    pin: null,
+  };
+  login = current;
+  try {
+    const user = await bff.login(username, {
+      challenge: (challenge, context) => askChallenge(current, challenge, context),
+      pending: (pending) => showPending(current, pending),
+      redirect: (redirect) => showRedirect(current, redirect),
+      retrying: (error) => handleFailure(error, { loginStep: true }),
+      signal: current.controller.signal,
+    });
+    if (login === current) {
+      login = null;
+      showHome(user);
+    }
+  } catch (error) {
+    if (login !== current) {
+      return;
+    }
+    login = null;
+    if (current.controller.signal.aborted) {
+      return;
+    }
     say("");
-    handleFailure(result, { loginStep: true });
-    return;
-  }
-  handleStep(result.data);
-}
-
-function handleStep(step) {
-  if (!step || typeof step.status !== "string") {
-    showError("The service sent an answer this page does not understand. Start again.");
-    return;
-  }
-  if (step.status === "challenge") {
-    showChallenge(step.challenge);
-  } else if (step.status === "pending") {
-    showPending(step);
-  } else if (step.status === "redirect") {
-    showRedirect(step);
-  } else if (step.status === "authenticated") {
-    showHome(step.user);
-  } else {
-    showError("The service sent an answer this page does not understand. Start again.");
+    // The login is over either way: a failure that did not already lead back leaves its message on the form.
+    if (!handleFailure(error, { loginStep: true })) {
+      showUsername();
+    }
   }
 }
 
-function showChallenge(next) {
-  challenge = next;
-  mechanism = null;
+/** The package asks for this challenge's answer: show it, and resolve when the person chose or answered. */
+function askChallenge(current, challenge, context) {
+  current.challenge = challenge;
+  current.pending = null;
   show("view-challenge");
   $("challenge-title").textContent =
-    next.count > 1 ? `Verify it is you: step ${next.index + 1} of ${next.count}` : "Verify it is you";
-  const mechanisms = Array.isArray(next.mechanisms) ? next.mechanisms : [];
-  if (mechanisms.length === 1) {
-    chooseMechanism(mechanisms[0]);
-    return;
-  }
-  showChoice();
+    challenge.count > 1 ? `Verify it is you: step ${challenge.index + 1} of ${challenge.count}` : "Verify it is you";
+  return new Promise((resolve) => {
+    const answered = (choice) => {
+      current.choose = null;
+      current.reopen = null;
+      resolve(choice);
+    };
+    const choose = (option) => {
+      current.choose = null;
+      resetChallengeParts();
+      $("other-method").hidden = challenge.mechanisms.length < 2;
+      showError("");
+      if (option.kind === "text") {
+        showAnswerForm(current, option, (answer) => answered({ mechanism: option.id, answer }));
+        return;
+      }
+      // oob and text_oob: the package starts it at the tenant, then polls (and takes a typed code).
+      say("Sending…");
+      answered({ mechanism: option.id, action: "start_oob" });
+    };
+    // "Choose another method" while a text mechanism's form is open: back to the list, nothing sent yet.
+    current.reopen = () => {
+      current.choose = choose;
+      current.answer = null;
+      showChoice(current, challenge);
+    };
+    current.choose = choose;
+    // One mechanism is chosen for the person, unless they came back to choose another.
+    if (challenge.mechanisms.length === 1 && context.previous === undefined) {
+      choose(challenge.mechanisms[0]);
+    } else {
+      showChoice(current, challenge);
+    }
+  });
 }
 
 function resetChallengeParts() {
@@ -250,20 +248,17 @@ function resetChallengeParts() {
   }
 }
 
-function showChoice() {
-  // A poll already on its way for the mechanism left behind must not restart polling behind the list.
-  generation += 1;
-  const gen = generation;
-  stopPolling();
+function showChoice(current, challenge) {
   resetChallengeParts();
+  const gen = generation;
   const list = $("choice-list");
   clear(list);
   for (const option of challenge.mechanisms) {
     const item = element("li");
     const button = element("button", option.label || option.name, { type: "button" });
     button.addEventListener("click", () => {
-      if (gen === generation) {
-        chooseMechanism(option);
+      if (gen === generation && current.choose) {
+        current.choose(option);
       }
     });
     item.appendChild(button);
@@ -277,29 +272,20 @@ function showChoice() {
   }
 }
 
-async function chooseMechanism(option) {
-  generation += 1;
-  mechanism = option;
-  resetChallengeParts();
-  $("other-method").hidden = challenge.mechanisms.length < 2;
-  showError("");
-  if (option.kind === "text") {
-    showAnswerForm(option);
-    return;
+/** "Choose another method": while waiting, the package stops polling and asks for the challenge again. */
+function chooseAnother() {
+  if (login && login.pending) {
+    const pending = login.pending;
+    login.pending = null;
+    pending.chooseAgain();
+  } else if (login && login.reopen) {
+    login.reopen();
   }
-  // oob and text_oob: start it at the tenant, then poll (and, for text_oob, offer a code input).
-  const gen = generation;
-  say("Sending…");
-  const result = await call("POST", "/auth/advance", { mechanism: option.id, action: "start_oob" });
-  if (gen !== generation) {
-    return;
-  }
-  continueLogin(result);
 }
 
 const SECRET_NAMES = new Set(["UP", "RESET"]);
 
-function showAnswerForm(option) {
+function showAnswerForm(current, option, submit) {
   const fields = $("answer-fields");
   clear(fields);
   $("answer-prompt").textContent = option.prompt || option.label || option.name;
@@ -325,186 +311,133 @@ function showAnswerForm(option) {
     }
     fields.appendChild(element("input", null, attributes));
   }
+  current.answer = () => {
+    const inputs = Array.from(fields.querySelectorAll("input"));
+    if (questions.length > 0) {
+      submit(Object.fromEntries(inputs.map((input) => [input.dataset.questionId, input.value])));
+    } else {
+      submit(inputs[0].value);
+    }
+  };
   $("answer-form").hidden = false;
   say("");
   fields.querySelector("input").focus();
 }
 
-async function submitAnswer(event) {
+function submitAnswer(event) {
   event.preventDefault();
-  if (!mechanism) {
-    return;
+  if (login && login.answer) {
+    const answer = login.answer;
+    login.answer = null;
+    showError("");
+    say("Checking…");
+    answer();
   }
-  const inputs = Array.from($("answer-fields").querySelectorAll("input"));
-  let answer;
-  if (Array.isArray(mechanism.questions) && mechanism.questions.length > 0) {
-    answer = {};
-    for (const input of inputs) {
-      answer[input.dataset.questionId] = input.value;
+}
+
+/** A step the package waits on (push, email link, federated sign-in); called again when its number changes. */
+function showPending(current, pending) {
+  current.pending = pending;
+  if (pending.federated) {
+    // A federated login still waiting for the identity provider: stay on its screen.
+    if (pending.prompt) {
+      $("redirect-text").textContent = pending.prompt;
     }
-  } else {
-    answer = inputs[0].value;
-  }
-  await sendAnswer(answer);
-}
-
-async function submitCode(event) {
-  event.preventDefault();
-  if (!mechanism) {
     return;
-  }
-  await sendAnswer($("code").value.trim());
-}
-
-async function sendAnswer(answer) {
-  const gen = generation;
-  showError("");
-  say("Checking…");
-  const result = await call("POST", "/auth/advance", { mechanism: mechanism.id, answer });
-  if (gen !== generation) {
-    return;
-  }
-  continueLogin(result);
-}
-
-function showPending(step) {
-  if (federated && step.mechanism === federated.mechanism) {
-    // A federated login still waiting for the identity provider: stay on its screen, keep polling.
-    $("redirect-text").textContent = step.prompt || $("redirect-text").textContent;
-    schedulePoll(POLL_MS);
-    return;
-  }
-  const current =
-    challenge && Array.isArray(challenge.mechanisms)
-      ? challenge.mechanisms.find((option) => option.id === step.mechanism)
-      : null;
-  if (current) {
-    mechanism = current;
   }
   if ($("view-challenge").hidden) {
     show("view-challenge");
   }
   resetChallengeParts();
+  const challenge = current.challenge;
   $("other-method").hidden = !challenge || challenge.mechanisms.length < 2;
-  $("pending-prompt").textContent = step.prompt || (mechanism && mechanism.prompt) || "";
-  const hasNumber = typeof step.number === "string" && step.number !== "";
-  $("pending-number").textContent = hasNumber ? step.number : "";
+  $("pending-prompt").textContent = pending.prompt || "";
+  const hasNumber = typeof pending.number === "string" && pending.number !== "";
+  $("pending-number").textContent = hasNumber ? pending.number : "";
   $("pending-number-box").hidden = !hasNumber;
   $("pending").hidden = false;
-  if (mechanism && mechanism.kind === "text_oob") {
-    const wasHidden = $("code-form").hidden;
-    $("code-form").hidden = false;
-    if (wasHidden) {
+  if (pending.details && pending.details.kind === "text_oob") {
+    const field = $("code-form");
+    if (field.dataset.mechanism !== pending.mechanism) {
+      // A new mechanism: an empty field; a refreshed prompt or number keeps what the person is typing.
+      field.dataset.mechanism = pending.mechanism;
       $("code").value = "";
     }
+    field.hidden = false;
   }
   $("demo-approve-command").textContent =
     `curl -X POST http://127.0.0.1:9001/_sim/oob/${$("username").value.trim() || "USER"}/approve`;
-  say(hasNumber ? `Waiting for approval. Tap ${step.number} on your device.` : "Waiting for approval.", true);
-  schedulePoll(POLL_MS);
+  say(hasNumber ? `Waiting for approval. Tap ${pending.number} on your device.` : "Waiting for approval.", true);
 }
 
-function schedulePoll(delay) {
-  stopPolling();
-  const gen = generation;
-  pollTimer = window.setTimeout(() => poll(gen), delay);
-}
-
-function stopPolling() {
-  if (pollTimer !== null) {
-    window.clearTimeout(pollTimer);
-    pollTimer = null;
+function submitCode(event) {
+  event.preventDefault();
+  const code = $("code").value.trim();
+  if (login && login.pending && code) {
+    showError("");
+    say("Checking…");
+    // The package sends it once the poll in flight is back, never beside it.
+    login.pending.answer(code);
   }
 }
 
-async function poll(gen) {
-  pollTimer = null;
-  if (gen !== generation) {
-    return;
+function cancelLogin() {
+  const current = login;
+  login = null;
+  $("code-form").dataset.mechanism = "";
+  if (current) {
+    // The package tells the BFF (POST /auth/cancel), which ends the login at the tenant too.
+    current.controller.abort();
   }
-  const result = await call("POST", "/auth/poll", {});
-  if (gen !== generation) {
-    return;
-  }
-  if (result.status === 200 && result.data && result.data.status === "pending" && federated) {
-    schedulePoll(POLL_MS);
-    return;
-  }
-  if (result.status === 200 && result.data && result.data.status === "pending") {
-    // Keep the code the user may be typing: refresh only the prompt and number, then poll again.
-    const hasNumber = typeof result.data.number === "string" && result.data.number !== "";
-    $("pending-number").textContent = hasNumber ? result.data.number : "";
-    $("pending-number-box").hidden = !hasNumber;
-    schedulePoll(POLL_MS);
-    return;
-  }
-  if (result.status === 200) {
-    handleStep(result.data);
-    return;
-  }
-  if (result.status === 429 || result.status === 0 || result.status >= 500) {
-    handleFailure(result, { loginStep: true });
-    schedulePoll(Math.max(POLL_MS, (result.retryAfter ?? 0) * 1000));
-    return;
-  }
-  handleFailure(result, { loginStep: true });
-}
-
-async function cancelLogin() {
-  show("loading");
-  await call("POST", "/auth/cancel", {});
   showUsername();
   showError("");
   say("Sign-in cancelled.");
 }
 
 // A federated user: the identity provider's page opens in a window of its own (IdP pages refuse to be
-// framed), this page polls until the sign-in there is done, and takes the PIN the IdP shows when asked to.
-function showRedirect(step) {
+// framed), the package polls until the sign-in there is done, and takes the PIN the IdP shows when asked to.
+function showRedirect(current, redirect) {
   show("view-redirect");
   const link = $("redirect-link");
-  const safe = safeUrl(step.url);
+  const safe = safeUrl(redirect.url);
   $("pin-form").hidden = true;
   $("redirect-wait").hidden = true;
-  if (!safe || typeof step.mechanism !== "string") {
-    federated = null;
+  if (!safe) {
     link.removeAttribute("href");
     link.hidden = true;
     $("redirect-text").textContent = "The identity provider's address is not one this page will open.";
     say("");
-    return;
+    return undefined;
   }
-  federated = { mechanism: step.mechanism, pin: step.pin === true };
   link.href = safe;
   link.hidden = false;
   // noopener: the IdP's page gets no handle on this one. A blocked window leaves the link to click.
   window.open(safe, "_blank", "noopener,noreferrer");
-  $("redirect-text").textContent = federated.pin
+  $("redirect-text").textContent = redirect.pin
     ? "Sign in at your identity provider in the window that opened, then enter the PIN it shows."
     : "Sign in at your identity provider in the window that opened.";
   $("redirect-wait").hidden = false;
-  if (federated.pin) {
-    $("pin").value = "";
-    $("pin-form").hidden = false;
-  }
   say("Continue at your identity provider.");
-  schedulePoll(POLL_MS);
+  if (!redirect.pin) {
+    return undefined;
+  }
+  $("pin").value = "";
+  $("pin-form").hidden = false;
+  return new Promise((resolve) => {
+    current.pin = resolve;
+  });
 }
 
-async function submitPin(event) {
+function submitPin(event) {
   event.preventDefault();
   const pin = $("pin").value.trim();
-  if (!federated || !pin) {
-    return;
+  if (login && login.pin && pin) {
+    const send = login.pin;
+    login.pin = null;
+    showError("");
+    say("Checking…");
+    send(pin);
   }
-  const gen = generation;
-  showError("");
-  say("Checking…");
-  const result = await call("POST", "/auth/advance", { mechanism: federated.mechanism, answer: pin });
-  if (gen !== generation) {
-    return;
-  }
-  continueLogin(result);
 }
 
 // Signed in -------------------------------------------------------------------------------------------
@@ -528,19 +461,27 @@ async function loadApps() {
   const list = $("apps");
   clear(list);
   $("apps-status").textContent = "Loading apps…";
-  const result = await call("POST", "/api/UPRest/GetUPData", {});
+  let response;
+  try {
+    response = await bff.api("/UPRest/GetUPData", { method: "POST", body: {}, headers: { Accept: "application/json" } });
+  } catch (error) {
+    if (gen === generation) {
+      $("apps-status").textContent = "Apps are not available.";
+    }
+    return;
+  }
   if (gen !== generation) {
     return;
   }
-  if (result.status !== 200) {
-    if (result.status === 401) {
-      handleFailure(result);
-      return;
-    }
-    $("apps-status").textContent = `Apps are not available (HTTP ${result.status}).`;
+  if (response.status === 401) {
+    handleFailure(new BffError(401, "unauthenticated", "You are signed out."));
     return;
   }
-  const envelope = result.data || {};
+  if (response.status !== 200) {
+    $("apps-status").textContent = `Apps are not available (HTTP ${response.status}).`;
+    return;
+  }
+  const envelope = await response.json().catch(() => ({}));
   const apps = envelope.success && envelope.Result && Array.isArray(envelope.Result.Apps) ? envelope.Result.Apps : null;
   if (apps === null) {
     $("apps-status").textContent = "Apps are not available.";
@@ -570,17 +511,21 @@ function appItem(app) {
 
 async function loadSessions() {
   const gen = generation;
-  const result = await call("GET", "/auth/sessions");
-  if (gen !== generation) {
+  let sessions;
+  try {
+    sessions = await bff.sessions.list();
+  } catch (error) {
+    if (gen === generation) {
+      handleFailure(error);
+    }
     return;
   }
-  if (result.status !== 200 || !Array.isArray(result.data)) {
-    handleFailure(result);
+  if (gen !== generation) {
     return;
   }
   const body = $("sessions-body");
   clear(body);
-  for (const session of result.data) {
+  for (const session of sessions) {
     body.appendChild(sessionRow(session));
   }
 }
@@ -621,14 +566,14 @@ function shortAgent(agent) {
 function sessionRow(session) {
   const row = element("tr");
   row.dataset.current = session.current ? "true" : "false";
-  const started = element("td", when(session.created_at));
+  const started = element("td", when(session.createdAt));
   if (session.current) {
     started.appendChild(element("strong", " (this session)"));
   }
   row.appendChild(started);
-  row.appendChild(element("td", when(session.last_seen_at)));
-  const agent = element("td", shortAgent(session.user_agent || ""));
-  agent.title = session.user_agent || "";
+  row.appendChild(element("td", when(session.lastSeenAt)));
+  const agent = element("td", shortAgent(session.userAgent || ""));
+  agent.title = session.userAgent || "";
   row.appendChild(agent);
   row.appendChild(element("td", session.ip || ""));
   const actions = element("td");
@@ -641,39 +586,41 @@ function sessionRow(session) {
 }
 
 async function revokeSession(session) {
-  const result = await call("DELETE", `/auth/sessions/${encodeURIComponent(session.id)}`);
-  if (result.status === 204 && session.current) {
+  let revoked;
+  try {
+    revoked = await bff.sessions.revoke(session.id);
+  } catch (error) {
+    handleFailure(error);
+    return;
+  }
+  if (revoked && session.current) {
     showUsername();
     say("This session has ended.");
     return;
   }
-  if (result.status === 204 || result.status === 404) {
-    say(result.status === 204 ? "Session revoked." : "That session had already ended.");
-    await loadSessions();
-    return;
-  }
-  handleFailure(result);
+  say(revoked ? "Session revoked." : "That session had already ended.");
+  await loadSessions();
 }
 
 async function logout() {
   show("loading");
-  const result = await call("POST", "/auth/logout");
+  let result;
+  try {
+    result = await bff.logout();
+  } catch (error) {
+    showUsername();
+    handleFailure(error);
+    return;
+  }
   showUsername();
   $("tenant-signout").hidden = true;
-  if (result.status === 204) {
-    showError("");
-    say("You are signed out.");
-  } else if (result.status === 200 && result.data && result.data.end_session_url) {
-    // An OAuth session: the tenant's own browser session may live on; offer its sign-out page.
-    showError("");
-    say("You are signed out.");
-    const url = safeUrl(result.data.end_session_url);
-    if (url) {
-      $("tenant-signout-link").href = url;
-      $("tenant-signout").hidden = false;
-    }
-  } else {
-    handleFailure(result);
+  showError("");
+  say("You are signed out.");
+  // An OAuth session: the tenant's own browser session may live on; offer its sign-out page.
+  const url = safeUrl(result.endSessionUrl);
+  if (url) {
+    $("tenant-signout-link").href = url;
+    $("tenant-signout").hidden = false;
   }
 }
 
@@ -683,8 +630,8 @@ async function recheckSession() {
     return;
   }
   const gen = generation;
-  const result = await call("GET", "/auth/session?slide=false");
-  if (gen === generation && result.status === 401) {
+  const session = await bff.session({ slide: false }).catch(() => undefined);
+  if (gen === generation && session === null) {
     showUsername();
     showError("You are signed out. Sign in again.");
   }
@@ -697,7 +644,7 @@ async function start() {
   $("answer-form").addEventListener("submit", submitAnswer);
   $("code-form").addEventListener("submit", submitCode);
   $("cancel").addEventListener("click", cancelLogin);
-  $("other-method").addEventListener("click", showChoice);
+  $("other-method").addEventListener("click", chooseAnother);
   $("redirect-back").addEventListener("click", cancelLogin);
   $("pin-form").addEventListener("submit", submitPin);
   $("logout").addEventListener("click", logout);
@@ -710,17 +657,20 @@ async function start() {
   });
 
   await loadOptions();
-  const result = await call("GET", "/auth/session");
-  if (result.status !== 200) {
+  let session;
+  try {
+    session = await bff.session();
+  } catch (error) {
     showLoginError();
-  }
-  if (result.status === 200 && result.data && result.data.authenticated) {
-    showHome(result.data.user);
-  } else {
     showUsername();
-    if (result.status !== 401) {
-      handleFailure(result);
-    }
+    handleFailure(error);
+    return;
+  }
+  if (session) {
+    showHome(session.user);
+  } else {
+    showLoginError();
+    showUsername();
   }
 }
 

@@ -73,11 +73,29 @@ def test_app_js_never_parses_text_as_html_or_code() -> None:
     assert not re.search(r"setTimeout\(\s*[\"'`]", source), "setTimeout with a string is eval"
 
 
-def test_app_js_calls_only_auth_and_api_through_one_fetch_with_the_cookie_and_csrf_header() -> None:
+def test_app_js_calls_the_bff_only_through_the_package() -> None:
     source = (WEB / "app.js").read_text()
-    assert source.count("fetch(") == 1
-    assert 'credentials: "same-origin"' in source
-    assert re.search(r'if \(method !== "GET" && method !== "HEAD"\) \{\s*headers\["X-CSRF"\] = "1";', source)
-    paths = re.findall(r'call\(\s*"[A-Z]+",\s*[`"]([^`"]*)', source)
-    assert paths, "no call() found"
-    assert all(p.startswith(("/auth/", "/api/")) for p in paths), paths
+    assert "fetch(" not in source and "XMLHttpRequest" not in source
+    imports = re.findall(r'^import .* from "([^"]+)";$', source, flags=re.MULTILINE)
+    assert imports == ["./vendor/cyberark-bff-client/index.js"]
+    assert "createBffClient()" in source, "the same-origin client: no baseUrl, the cookie stays same-origin"
+    paths = re.findall(r'bff\.(?:api|fetch)\(\s*[`"]([^`"]*)', source)
+    assert paths == ["/UPRest/GetUPData"], paths
+
+
+def test_the_package_sends_the_cookie_and_csrf_header_through_one_fetch() -> None:
+    """What app.js used to promise itself, now promised by the package's built copy that web/ serves."""
+    vendor = WEB / "vendor" / "cyberark-bff-client"
+    sources = {p.name: p.read_text() for p in vendor.rglob("*.js")}
+    # No file calls a fetch of its own (``fetch(path, init) {`` is the client's method, which uses fetchFn).
+    calls = [m for s in sources.values() for m in re.findall(r"(?<![\w.])fetch\((?!path, init\) \{)", s)]
+    assert calls == []
+    transport = sources["transport.js"]
+    assert transport.count("this.fetchFn(") == 1
+    assert sum(s.count("this.fetchFn(") for s in sources.values()) == 1
+    assert 'const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);' in transport
+    assert re.search(r'if \(!SAFE\.has\(method\)\) \{\s*headers\.set\("X-CSRF", "1"\);', transport)
+    assert '(this.baseUrl === "" ? "same-origin" : "include")' in transport
+    for source in sources.values():
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
+            assert sink not in source, sink
