@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
 
-.PHONY: venv run sim test lint fmt unit bench image lock base-digest clean js js-types
+.PHONY: venv shipped-venv run sim test lint fmt unit bench peers image lock base-digest clean js js-types
 IMAGE ?= cyberark-bff:latest
 
 $(RUN_STAMP): pyproject.toml requirements.lock
@@ -26,6 +26,20 @@ $(STAMP): $(RUN_STAMP)
 	@rm -f $(VENV)/.installed-dev-* && touch $@
 
 venv: $(STAMP)
+
+## make shipped-venv: .venv-shipped, requirements.lock on Debian's packaged CPython 3.11 (built with PGO and LTO,
+## like the image's python:3.11-slim; installed with apt-get when missing): the interpreter the benchmarks run the
+## BFF on, so their figures are the image's rather than a dev build's.
+SHIPPED_PYTHON ?= /usr/bin/python3.11
+SHIPPED := .venv-shipped
+SHIPPED_STAMP := $(SHIPPED)/.installed-$(shell cat requirements.lock | sha256sum | cut -c1-16)
+$(SHIPPED_STAMP): requirements.lock
+	./scripts/ensure-system-deps.sh python3.11 python3.11-venv
+	@test -x $(SHIPPED)/bin/python || $(SHIPPED_PYTHON) -m venv $(SHIPPED)
+	$(SHIPPED)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	@rm -f $(SHIPPED)/.installed-* && touch $@
+
+shipped-venv: $(SHIPPED_STAMP)
 
 # The browser client package (clients/js) and the example app: node_modules is reinstalled (`npm ci`) only when
 # the lockfile changes, as the venv is only when pyproject.toml does.
@@ -83,8 +97,15 @@ test: venv
 unit: venv
 	$(PY) -m pytest -x -q $(PYTEST_ARGS)
 
-bench: venv
+bench: venv shipped-venv
 	./bench/run.sh
+
+## make peers PEERS=../shared/peers: the peers harness (kept outside this repository) with this BFF added as
+## target `bff` on .venv-shipped; PEERS_ARGS='--runs 3' by default.
+PEERS ?= ../shared/peers
+PEERS_ARGS ?= --runs 3
+peers: venv shipped-venv
+	./bench/peers.sh $(PEERS) $(PEERS_ARGS)
 
 ## make image: the production image (needs a Docker engine), and the simulator image for the compose demo.
 VERSION ?= $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
@@ -106,4 +127,4 @@ base-digest:
 	$(PYTHON) scripts/base_digest.py $(if $(DIGEST),--digest $(DIGEST))
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
+	rm -rf $(VENV) $(SHIPPED) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

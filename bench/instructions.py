@@ -5,6 +5,12 @@ Example::
     .venv/bin/python -m bench.instructions                   # this tree, 1,000 calls after 300 warm-up calls
     .venv/bin/python -m bench.instructions /tmp/before .     # several trees (git worktrees) in one run
     .venv/bin/python -m bench.instructions --upstream assertion   # the same call to an upstream (api.md §7)
+    .venv/bin/python -m bench.instructions --python .venv/bin/python .   # on the dev venv's interpreter
+
+The BFF runs on ``.venv-shipped`` (``make shipped-venv``: Debian's optimised CPython 3.11 with
+requirements.lock, like the image) when it exists, else on ``.venv``; the first line names the interpreter.
+Every tree runs on that one interpreter, so each tree's imports must be in its venv (an older tree may need a
+dependency this one dropped: give it ``--python`` of a venv made from its own lock).
 
 req/s on a shared 2-core box moves by 10-20% from run to run, more than most single changes; an instruction
 count is the same to within 0.1% on every run. It counts user-space instructions only (not the kernel's
@@ -36,9 +42,10 @@ from pathlib import Path
 
 from bench.harness import (
     PATH,
-    PYTHON,
     Processes,
     bff_env,
+    bff_python,
+    describe_python,
     free_port,
     seed_cookie,
     start_store_and_tenant,
@@ -182,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--conns", type=int, default=16)
     parser.add_argument("--plain-calls", type=int, default=20000, help="calls for the Redis command count")
-    parser.add_argument("--python", default=str(PYTHON))
+    parser.add_argument(
+        "--python",
+        default=str(bff_python()),
+        help="the BFF's interpreter for every tree (default: .venv-shipped's if made, else .venv's)",
+    )
     parser.add_argument(
         "--upstream",
         choices=["assertion", "none"],
@@ -190,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     prefix = "/api" if args.upstream is None else UPSTREAM_PREFIX
+    # Absolute, as each tree's BFF runs in that tree (not resolved: a venv's python is a symlink out of it).
+    args.python = os.path.abspath(args.python)
     run = Path(tempfile.mkdtemp(prefix="bff-instructions-"))
     procs = Processes(run)
+    sys.stdout.write(f"BFF interpreter: {describe_python(args.python)}\n")
     try:
         redis_port, up_port, _ = start_store_and_tenant(procs)
         env = bff_env(up_port, redis_port)

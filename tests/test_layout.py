@@ -3,8 +3,9 @@
 Each room of ``app`` (a package, or a module at the top) stands on a floor; a module imports only rooms on
 lower floors, or its own. Rooms on one floor are siblings and never import each other (``routes`` and
 ``proxy``, ``store`` and ``identity``, ``login`` and ``security``). ``errors`` imports nothing of the app;
-``settings`` at most the allow-list's pure parser; ``observe`` (a ground floor) and ``store`` nothing of the
-domain. Imports under ``TYPE_CHECKING`` count too: they are arrows a reader follows all the same.
+``settings`` at most the allow-list's pure parser; ``observe`` (a ground floor), ``store`` and ``origin`` (the
+HTTP/1.1 client, on ``errors`` alone) nothing of the domain. Imports under ``TYPE_CHECKING`` count too: they
+are arrows a reader follows all the same.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ROOT = Path(app.__file__).parent
 FLOORS: dict[str, int] = {
     "errors": 0,
     "settings": 1,
+    "origin": 1,
     "observe": 2,
     "store": 3,
     "identity": 3,
@@ -45,7 +47,7 @@ EXCEPTIONS = {
     ("app.settings", "app.upstreams.keys"),
 }
 #: What the store and observe may stand on: nothing of the domain.
-GROUND = {"observe": {"settings"}, "store": {"errors", "settings", "observe"}}
+GROUND = {"observe": {"settings"}, "store": {"errors", "settings", "observe"}, "origin": {"errors"}}
 
 
 def _module(path: Path) -> str:

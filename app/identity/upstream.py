@@ -1,22 +1,22 @@
-"""The connection to the tenant: what both its clients share, and the proxy's aiohttp client.
+"""The connection to the tenant: what both its clients share, and the proxy's data plane client.
 
 Example::
 
     upstream = Upstream.from_settings(settings)  # inside a running event loop (the lifespan)
-    response = await upstream.send("POST", "/UPRest/GetUPData", b"", headers, body=b"{}")
-    with translated():                           # aiohttp's failures become TenantTimeout/TenantUnavailable
-        chunk = await response.content.readany()
+    response = await upstream.send("POST", "/UPRest/GetUPData", "", headers, body=b"{}")
+    chunk = await response.read()                # TenantTimeout / TenantUnavailable when the tenant fails
+    response.release()
     await upstream.aclose()
 
 Both tenant clients, the login flow's (httpx, :class:`~app.identity.client.TenantClient`) and the proxy's
-(aiohttp, :class:`Upstream`), take their TLS set-up from :func:`tls_context`, their timeout from
-``CYBERARK_TIMEOUT`` and send :data:`NATIVE_CLIENT` on every call.
+(:class:`Upstream`, one :class:`~app.origin.OriginClient` per tenant host), take their TLS set-up from
+:func:`tls_context`, their timeout from ``CYBERARK_TIMEOUT`` and send :data:`NATIVE_CLIENT` on every call.
 
-Why aiohttp and not the httpx client the login flow uses: the proxy is the hot path, and on this project's
-2-vCPU box (the peers harness's RESULTS.md, 2026-11-21) a plain-ASGI proxy with one Redis round trip reached
-only 0.25x the Node peer's req/s with httpx (httpcore's pool bookkeeping is quadratic in open connections and
-cost ~30% of the CPU at 32 connections), but 1.23x at 32 connections and 1.72x at 1 with aiohttp's client.
-The figures for this code are in README.md, "Performance".
+Why not the httpx client the login flow uses: the proxy is the hot path, and on this project's 2-vCPU box
+(the peers harness's RESULTS.md, 2026-11-21) a plain-ASGI proxy reached only 0.25x the Node peer's req/s
+with httpx (httpcore's pool bookkeeping is quadratic in open connections). aiohttp's client did 1.23x, and
+cost a third of a proxied call's instructions; the origin client (llhttp, as Node itself uses, under a
+protocol of its own) does the same work for a fraction of that (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -25,27 +25,19 @@ import ssl
 from collections.abc import AsyncIterable
 from typing import TYPE_CHECKING, Any, Protocol
 
-import aiohttp
-from yarl import URL
-
-from app.errors import TenantError, TenantTimeout, TenantUnavailable
 from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.observe.trace_hook import TraceHook
+    from app.origin.client import OriginClient
+    from app.origin.connection import OriginResponse
 
 #: Sent with every call to the tenant, as CyberArk's own clients send them.
 NATIVE_CLIENT = (("X-IDAP-NATIVE-CLIENT", "true"), ("X-CENTRIFY-NATIVE-CLIENT", "true"))
 
-#: Upstream connections per process: one per call in flight up to this bound; beyond it a call waits for a
-#: free connection in FIFO order rather than opening more, and the wait counts against the connect timeout.
-#: Bounded because the peers harness found a small pool (8) faster than 256 on loopback (fewer sockets to
-#: poll per loop turn); 64 leaves room above the 32 concurrent callers of the benchmark.
-POOL_SIZE = 64
-#: Seconds an idle upstream connection is kept for reuse.
-KEEPALIVE_SECONDS = 30.0
-#: Headers aiohttp would otherwise add by itself: the tenant gets only what the spec lists.
-_NO_AUTO_HEADERS = frozenset({"User-Agent", "Accept", "Accept-Encoding", "Content-Type"})
+#: Tenant hosts (the configured one and its pods) a proxy keeps a client for; past this, the least recently
+#: added pod's client is closed (pods are a handful per tenant; this only bounds a misbehaving one).
+MAX_ORIGINS = 16
 
 Body = bytes | AsyncIterable[bytes] | None
 
@@ -64,16 +56,18 @@ class ProxyUpstream(Protocol):
         method: str,
         path: str,
         query: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> aiohttp.ClientResponse: ...
+        *,
+        length: int | None = None,
+    ) -> OriginResponse: ...
 
     async def aclose(self) -> None: ...
 
 
 class Upstream:
-    """``await Upstream(base_url, timeout=10).send(method, path, query, headers)`` -> an aiohttp response."""
+    """``await Upstream(base_url, timeout=10).send(method, path, query, headers)`` -> an OriginResponse."""
 
     def __init__(
         self,
@@ -85,67 +79,68 @@ class Upstream:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        connector = aiohttp.TCPConnector(
-            limit=pool_size or POOL_SIZE,
-            limit_per_host=0,
-            keepalive_timeout=KEEPALIVE_SECONDS,
-            ssl=ssl_context if ssl_context is not None else True,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            # No jar: a tenant Set-Cookie (e.g. .ASPXAUTH, a load balancer's) must never ride along on
-            # another user's call. The tests check the jar stays empty across users.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            # connect covers waiting for a pooled connection too; sock_read bounds the wait for the answer's
-            # headers and every later gap in its body, without cutting off a long download that keeps flowing.
-            timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout),
-            # The browser gets the tenant's bytes and Content-Encoding unchanged.
-            auto_decompress=False,
-            skip_auto_headers=_NO_AUTO_HEADERS,
-            trust_env=False,
-            raise_for_status=False,
-        )
+        self._ssl = ssl_context
+        self._pool_size = pool_size
+        # Keyed by the base URL as sessions name it (the configured one, or a pod's): the base path, if
+        # any, goes in front of every path.
+        self._clients: dict[str, tuple[OriginClient, bytes]] = {}
+        self._client(self.base_url)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstream:
         """The client for ``CYBERARK_TENANT_URL`` with ``CYBERARK_TIMEOUT`` and ``CYBERARK_CA_BUNDLE``."""
         return cls(settings.tenant_url, timeout=settings.cyberark_timeout, ssl_context=tls_context(settings))
 
+    def _client(self, base_url: str) -> tuple[OriginClient, bytes]:
+        found = self._clients.get(base_url)
+        if found is not None:
+            return found
+        # Imported here: the login client imports this module for NATIVE_CLIENT and tls_context alone.
+        from app.origin.client import OriginClient
+
+        if len(self._clients) >= MAX_ORIGINS:
+            # The configured tenant's client (the first) stays; the oldest pod's goes.
+            oldest = next(k for k in self._clients if k != self.base_url)
+            client, _ = self._clients.pop(oldest)
+            client.close()
+        client = OriginClient(
+            base_url, timeout=self.timeout, ssl_context=self._ssl, pool_size=self._pool_size or 64
+        )
+        prefix = base_url.split("://", 1)[1].partition("/")[2].rstrip("/")
+        found = self._clients[base_url] = (client, ("/" + prefix).encode("ascii") if prefix else b"")
+        return found
+
     async def aclose(self) -> None:
-        await self._session.close()
+        for client, _ in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
     async def send(
         self,
         method: str,
         path: str,
         query: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> aiohttp.ClientResponse:
+        *,
+        length: int | None = None,
+    ) -> OriginResponse:
         """Send one call; the caller reads and releases the response. ``path`` is already allow-listed.
 
         ``base_url``: the session's own tenant host (the pod that issued its token); None: the configured one.
+        ``length``: a streamed body's declared length (sent as Content-Length; chunked without it).
 
         Raises TenantTimeout when the tenant is slower than the timeout, TenantUnavailable when it cannot
-        be reached or drops the connection. aiohttp retries a call on a reused connection that the tenant had
-        closed only for idempotent methods, so a POST is never sent twice.
+        be reached or drops the connection. A call on a pooled connection the tenant had closed is sent again
+        only for idempotent methods, so a POST is never sent twice.
         """
-        target = (base_url or self.base_url) + path
+        client, prefix = self._client(base_url.rstrip("/") if base_url else self.base_url)
+        # The path and query go out exactly as they were checked, never re-spelled.
+        target = prefix + path.encode("ascii")
         if query:
-            target += "?" + query
-        try:
-            return await self._session.request(
-                method,
-                # encoded=True: the path and query go out exactly as they were checked, never re-spelled.
-                URL(target, encoded=True),
-                headers=headers,
-                data=body,
-                allow_redirects=False,
-                compress=False,
-            )
-        except (TimeoutError, aiohttp.ClientError) as exc:
-            raise tenant_error(exc, f"calling {path}") from exc
+            target += b"?" + query.encode("ascii")
+        return await client.request(method.encode("ascii"), target, headers, body, length=length)
 
 
 class TracedUpstream:
@@ -179,38 +174,16 @@ class TracedUpstream:
         method: str,
         path: str,
         query: str,
-        headers: list[tuple[str, str]],
+        headers: list[tuple[bytes, bytes]],
         body: Body = None,
         base_url: str | None = None,
-    ) -> aiohttp.ClientResponse:
+        *,
+        length: int | None = None,
+    ) -> OriginResponse:
         with self.trace("proxy", method, route=self.route, upstream=self.name) as span:
             # Ours replace any the browser sent: the tenant sees the BFF's span as its parent.
-            headers[:] = [(k, v) for k, v in headers if k.lower() not in ("traceparent", "tracestate")]
-            headers.extend(span.headers.items())
-            response = await self.inner.send(method, path, query, headers, body, base_url)
+            headers[:] = [(k, v) for k, v in headers if k.lower() not in (b"traceparent", b"tracestate")]
+            headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in span.headers.items())
+            response = await self.inner.send(method, path, query, headers, body, base_url, length=length)
             span.answered(response.status)
             return response
-
-
-def tenant_error(exc: TimeoutError | aiohttp.ClientError, doing: str) -> TenantError:
-    """The tenant error for an aiohttp failure while ``doing``: too slow (504) or unreachable (502)."""
-    # A timeout first: aiohttp's own timeouts are ClientErrors too.
-    if isinstance(exc, TimeoutError):
-        return TenantTimeout(f"tenant too slow {doing}")
-    return TenantUnavailable(f"tenant connection failed {doing}: {type(exc).__name__}")
-
-
-class translated:
-    """Turns aiohttp's failures in the block into :func:`tenant_error` (a class: cheaper than contextmanager).
-
-    For an answer whose headers :meth:`Upstream.send` gave back: its body can still stall or break off.
-    """
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            return
-        if isinstance(exc, (TimeoutError, aiohttp.ClientError)):
-            raise tenant_error(exc, "reading the answer") from exc

@@ -2,18 +2,21 @@
 
 The request id comes from a valid ``X-Request-ID`` or is generated; it is returned to the client and kept in
 ``scope["state"]["request_id"]`` for the tenant calls. Handlers may put a session's keyed hash in
-``scope["state"]["session"]`` so the log line names the session without its id; a call to an upstream of
-``BFF_UPSTREAMS`` carries its name (``scope["bff_upstream"]``, set where it is routed).
+``scope["state"]["session"]`` so the log line names the session without its id.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observe.logs import JsonFormatter
 from app.observe.metrics import Metrics
 from app.observe.request_context import current_request_id
 from app.observe.request_ids import new_request_id, valid_request_id
@@ -71,18 +74,16 @@ class AccessMiddleware:
                 self._children[(route, status)] = children
             children[0].inc()
             children[1].observe(elapsed)
-            fields = {
-                "request_id": request_id,
-                "method": scope["method"],
-                "route": route,
-                "status": status,
-                "duration_ms": round(elapsed * 1000, 2),
-                "session": state.get("session"),
-            }
-            upstream = scope.get("bff_upstream")
-            if upstream is not None:
-                fields["upstream"] = upstream
-            (access_log.debug if route in QUIET_ROUTES else access_log.info)("request", extra=fields)
+            _LINES.write(
+                route in QUIET_ROUTES,
+                request_id,
+                scope["method"],
+                route,
+                status,
+                round(elapsed * 1000, 2),
+                state.get("session"),
+                scope.get("bff_upstream"),
+            )
 
 
 def _request_id(scope: Scope) -> str:
@@ -102,3 +103,130 @@ def _route_label(scope: Scope) -> str:
     if isinstance(path, str):
         return path
     return str(scope.get("bff_route", "unmatched"))
+
+
+class AccessLines:
+    """The access line, written straight to the JSON log handler's stream when nothing else would see it.
+
+    Through ``logging`` a line costs a LogRecord, the formatter's walk over the record's attributes and a
+    locked write and flush per request; here it is one f-string, and the lines of one event-loop turn go out
+    in one write. The line is the one :class:`~app.observe.logs.JsonFormatter` writes for the same record
+    (tests/observe/test_access_line.py holds the two together). Whenever a record could be seen by anything
+    else (another handler, a filter, pytest's log capture, a logger set up differently), it goes through
+    ``logging`` as before.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[str] = []
+        self._handler: logging.StreamHandler[Any] | None = None
+        # (second, its text), as JsonFormatter keeps it.
+        self._stamp: tuple[int, str] = (-1, "")
+
+    def write(
+        self,
+        quiet: bool,
+        request_id: str,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        session: str | None,
+        upstream: str | None = None,
+    ) -> None:
+        level = logging.DEBUG if quiet else logging.INFO
+        handler = _sole_json_handler(level)
+        if handler is None:
+            if access_log.isEnabledFor(level):
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "session": session,
+                }
+                if upstream is not None:
+                    fields["upstream"] = upstream
+                access_log.log(level, "request", extra=fields)
+            return
+        if not access_log.isEnabledFor(level):
+            return
+        self._pending.append(
+            self.line(time.time(), quiet, request_id, method, route, status, duration_ms, session, upstream)
+        )
+        if self._handler is None:
+            self._handler = handler
+            try:
+                asyncio.get_running_loop().call_soon(self.flush)
+            except RuntimeError:  # no loop (a synchronous caller): now
+                self.flush()
+
+    def line(
+        self,
+        created: float,
+        quiet: bool,
+        request_id: str,
+        method: str,
+        route: str,
+        status: int,
+        duration_ms: float,
+        session: str | None,
+        upstream: str | None = None,
+    ) -> str:
+        """The line (and its newline) JsonFormatter writes for this access record made at ``created``."""
+        second = int(created)
+        stamp = self._stamp
+        if stamp[0] != second:
+            stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._stamp = stamp
+        msecs = int((created - second) * 1000)
+        # A call to an upstream of BFF_UPSTREAMS names it, as JsonFormatter writes an extra field.
+        tail = "" if upstream is None else ',"upstream":' + encode_basestring_ascii(upstream)
+        return (
+            f'{{"time":"{stamp[1]}.{msecs:03d}Z","level":"{"debug" if quiet else "info"}",'
+            f'"logger":"bff.access","message":"request","request_id":{encode_basestring_ascii(request_id)},'
+            f'"method":{encode_basestring_ascii(method)},"route":{encode_basestring_ascii(route)},'
+            f'"status":{status!r},"duration_ms":{duration_ms!r},'
+            f'"session":{"null" if session is None else encode_basestring_ascii(session)}{tail}}}\n'
+        )
+
+    def flush(self) -> None:
+        """Write the lines waiting, in one write (the end of the loop turn they were made in)."""
+        handler, self._handler = self._handler, None
+        lines, self._pending = self._pending, []
+        if handler is None or not lines:
+            return
+        handler.acquire()
+        try:
+            # As logging does: a closed or broken stream must not break the requests.
+            with contextlib.suppress(OSError, ValueError):
+                handler.stream.write("".join(lines))
+                handler.flush()
+        finally:
+            handler.release()
+
+
+def _sole_json_handler(level: int) -> logging.StreamHandler[Any] | None:
+    """The root's JSON stream handler when it alone would see an access record at ``level``, else None."""
+    if access_log.handlers or access_log.filters or access_log.disabled or not access_log.propagate:
+        return None
+    parent = access_log.parent
+    while parent is not None and parent is not logging.root:
+        if parent.handlers or not parent.propagate:
+            return None
+        parent = parent.parent
+    handlers = logging.root.handlers
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not logging.StreamHandler
+        or handler.filters
+        or handler.level > level
+        or not isinstance(handler.formatter, JsonFormatter)
+    ):
+        return None
+    return handler
+
+
+_LINES = AccessLines()

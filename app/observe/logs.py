@@ -26,7 +26,7 @@ _RESERVED = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime
 audit_log = logging.getLogger("bff.audit")
 
 #: Third-party loggers that log request and response headers at DEBUG.
-_HEADER_LOGGERS = ("httpx", "httpcore", "hpack", "aiohttp", "redis")
+_HEADER_LOGGERS = ("httpx", "httpcore", "hpack", "redis")
 
 
 # For values the fast path below does not spell itself; made once (json.dumps builds an encoder per call).

@@ -36,7 +36,7 @@ class Deadlines:
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        self.loop = loop
         self._waiting: dict[RequestBody, None] = {}
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
@@ -55,13 +55,13 @@ class Deadlines:
     def _schedule(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_at(when, self._expire)
+        self._timer = self.loop.call_at(when, self._expire)
         self._timer_at = when
 
     def _expire(self) -> None:
         self._timer = None
         self._timer_at = math.inf
-        now = self._loop.time()
+        now = self.loop.time()
         earliest = math.inf
         for body in list(self._waiting):
             if body.deadline <= now:
@@ -76,7 +76,7 @@ class Deadlines:
 class RequestBody:
     """``RequestBody(receive, limit, preread=..., deadline=..., declared=...)``: a checked request body.
 
-    The flags say why a stream stopped when aiohttp reports it only as a failed upload.
+    The flags say why a stream stopped when the tenant call reports only a failed upload.
     """
 
     def __init__(
@@ -117,10 +117,12 @@ class RequestBody:
     async def _watched_next(self, deadlines: Deadlines) -> tuple[bytes, bool]:
         """The next chunk, waited for under the body's deadline (BodyTimeout when it passes).
 
-        Watched per wait, not across a yield: aiohttp's writer task runs the stream, and a cancellation must
-        land in the wait for the browser, never in the writer's own awaits.
+        Watched per wait, not across a yield: the origin client's writes run between the waits, and a
+        cancellation must land in the wait for the browser, never in the client's own awaits.
         """
-        self._waiter = asyncio.current_task()
+        # The loop given: without it, current_task asks for the running loop, which checks the process id
+        # (two getpid system calls per call).
+        self._waiter = asyncio.current_task(deadlines.loop)
         deadlines.watch(self)
         try:
             return await self._next()

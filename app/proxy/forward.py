@@ -4,7 +4,7 @@ Example::
 
     proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))   # the tenant, under /api
     orders = Proxy(settings, metrics, target=upstream_target(...), guards=...)   # an upstream (api.md §7)
-    await proxy.open(sessions)          # in the lifespan: the pooled client starts with the event loop
+    await proxy.open(sessions)          # in the lifespan: the tenant client starts with the event loop
     await proxy.handle(scope, receive, send)   # for a request under /api/
     await proxy.aclose()
 
@@ -23,8 +23,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-import aiohttp
-from aiohttp import hdrs
 from starlette.types import Receive, Scope, Send
 
 from app.errors import (
@@ -43,9 +41,10 @@ from app.errors import (
     send_error,
 )
 from app.identity.envelope import rejects_token
-from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, translated
+from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
+from app.origin.connection import OriginResponse
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
@@ -69,6 +68,7 @@ PEEK_BYTES = 64 * 1024
 # would be second values of single-valued fields.
 _RESTAMPED = frozenset({b"date", b"server", b"x-request-id"})
 _UPSTREAM_CANDIDATES = UPSTREAM_REQUEST_HEADERS | {b"connection"}
+_NATIVE_CLIENT = [(name.lower().encode("ascii"), value.encode("ascii")) for name, value in NATIVE_CLIENT]
 #: On every proxied answer: the tenant's answers are served from the BFF's own origin, where a tenant HTML or
 #: SVG page must neither run script nor be sniffed into one (a tenant's own CSP, if any, applies as well).
 HARDENING_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"content-security-policy", b"sandbox")]
@@ -174,28 +174,26 @@ class Proxy:
             if self._tenant and response.status in (401, 403):
                 await self._end(session, f"HTTP {response.status}")
             # Up to PEEK_BYTES of the answer, and whether that is all of it.
-            content = response.content
             chunks: list[bytes] = []
             size = 0
-            with translated():
-                while True:
-                    chunk = await content.readany()
-                    if chunk:
-                        chunks.append(chunk)
-                        size += len(chunk)
-                    if not chunk or content.at_eof():
-                        done = True
-                        break
-                    if size >= PEEK_BYTES:
-                        break
+            while True:
+                chunk = await response.read()
+                if chunk:
+                    chunks.append(chunk)
+                    size += len(chunk)
+                if response.exhausted:
+                    done = True
+                    break
+                if size >= PEEK_BYTES:
+                    break
             if done and chunks and self._tenant:
                 # The check reads what the tenant meant: a compressed rejection is still a rejection.
-                encoding = response.headers.get(hdrs.CONTENT_ENCODING)
+                encoding = response.header(b"content-encoding")
                 if rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
                     await self._end(session, "token rejected in body")
             headers = [
                 (name, value)
-                for name, value in response_headers_for_browser(response.raw_headers)
+                for name, value in response_headers_for_browser(response.headers)
                 if name not in _RESTAMPED_AND_HARDENED
             ]
             headers += HARDENING_HEADERS
@@ -207,9 +205,8 @@ class Proxy:
             for chunk in chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             try:
-                with translated():
-                    async for chunk in content.iter_any():
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                while chunk := await response.read():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
                 # Headers are out: the only honest signal left is an incomplete answer (the server cuts it).
                 log.warning(
@@ -248,7 +245,7 @@ class Proxy:
                 raise exc
             await send_error(send, BFFError())
 
-    async def _call(self, scope: Scope, receive: Receive) -> tuple[aiohttp.ClientResponse, Session]:
+    async def _call(self, scope: Scope, receive: Receive) -> tuple[OriginResponse, Session]:
         """Check the request, load the session and send the call: the target's answer, headers read."""
         method: str = scope["method"]
         raw_path = tenant_raw_path(scope, self._prefix)
@@ -290,12 +287,12 @@ class Proxy:
         state["session"] = session.log_id
         if self._tenant:
             bearer: str | None = session.bearer
-            extra: tuple[tuple[str, str], ...] = NATIVE_CLIENT
+            extra = _NATIVE_CLIENT
             base_url = session.tenant_url
         else:
             # Before anything is counted or read: a refusal (token_unavailable) sends nothing upstream.
             bearer = self._credential(session)  # type: ignore[misc]
-            extra = ()
+            extra = []
             base_url = None
         self._enter(session)
         try:
@@ -312,28 +309,27 @@ class Proxy:
             )
             # Before a tenant connection is taken: a small body that trickles in holds none of the pool.
             body = await reader.start(self._deadlines)
-            sent = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in kept]
             if bearer is not None:
-                sent.append(("Authorization", "Bearer " + bearer))
-            sent += extra
-            if not isinstance(body, bytes) and length is not None:
-                # The declared length goes up as one (the tenant gets the body as sent rather than chunked):
-                # the reader ends the upload before a byte past it, or short of it, could reach the tenant.
-                sent.append(("Content-Length", str(length)))
+                kept.append((b"authorization", b"Bearer " + bearer.encode("latin-1")))
+            kept += extra
 
             started = time.perf_counter()
             try:
+                # A streamed body's declared length goes up as one (the tenant gets the body as sent rather
+                # than chunked): the reader ends the upload before a byte past it, or short of it, could
+                # reach the tenant.
                 response = await self._upstream.send(
                     method,
                     raw_path.decode("ascii"),
                     query.decode("ascii"),
-                    sent,
+                    kept,
                     body or None,
                     base_url,
+                    length=None if isinstance(body, bytes) else length,
                 )
             except TenantError as exc:
-                # The body stream failing (too large, too slow, mis-framed, browser gone) surfaces as a
-                # client error from aiohttp: the reader says which.
+                # The client stops on a broken connection; the reader says whether the browser's body
+                # (too large, too slow, mis-framed, gone) was the cause.
                 if reader.too_large:
                     raise BodyTooLarge() from exc
                 if reader.timed_out:
@@ -372,7 +368,7 @@ class Proxy:
         raise SessionExpired()
 
 
-def _decoded(chunks: list[bytes], encoding: str) -> list[bytes]:
+def _decoded(chunks: list[bytes], encoding: bytes) -> list[bytes]:
     """The answer's chunks decoded for the token-rejection check; none when they cannot be."""
-    plain = decoded(b"".join(chunks), encoding.encode("latin-1"))
+    plain = decoded(b"".join(chunks), encoding)
     return [plain] if plain is not None else []

@@ -141,7 +141,8 @@ def response_headers_for_browser(headers: Iterable[tuple[bytes, bytes]]) -> Head
     for raw_name, value in headers:
         name = _browser_name(raw_name)
         if name is None:
-            if raw_name.lower() == b"connection":
+            # The usual values name no header that is not dropped anyway: nothing to parse.
+            if raw_name.lower() == b"connection" and value not in _PLAIN_CONNECTION:
                 named = named | connection_tokens([(b"connection", value)])
             continue
         if safe_header_value(value):
@@ -150,6 +151,9 @@ def response_headers_for_browser(headers: Iterable[tuple[bytes, bytes]]) -> Head
         kept = [(name, value) for name, value in kept if name not in named]
     return kept
 
+
+# Connection values that list no header but hop-by-hop ones (Keep-Alive is dropped by name already).
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"Keep-Alive", b"close", b"Close"})
 
 # Verdicts on response header names, remembered: a tenant sends the same dozen names on every answer, and
 # judging one costs more than the rest of the header's handling. Bounded, so odd names cannot grow it.

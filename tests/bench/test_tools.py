@@ -36,6 +36,7 @@ def test_make_bench_prints_a_row_per_target_and_the_session_size() -> None:
         for m in re.finditer(r"\| (nginx proxy|BFF 1 worker)\s*\|\s+4 \|\s+(\d+) \|.*\|\s+(\d+) \|", out)
     }
     assert set(rows) == {"nginx proxy", "BFF 1 worker"}, out
+    assert re.search(r"^BFF interpreter: CPython 3\.\d+\.\d+ built at /\S+ \(\S+\)$", out, re.MULTILINE), out
     assert all(int(m.group(2)) > 0 and m.group(3) == "0" for m in rows.values())  # req/s, no errors
     sizes = {
         kind: int(n) for kind, n in re.findall(r"^  .*?([a-z]+):[0-9a-f]+\.\.\.  (\d+)$", out, re.MULTILINE)
@@ -47,6 +48,7 @@ def test_make_bench_prints_a_row_per_target_and_the_session_size() -> None:
 def test_instruction_counts_are_per_call_and_positive() -> None:
     out = run("bench.instructions", "--calls", "40", "--conns", "4", "--plain-calls", "400", timeout=600)
     match = re.fullmatch(
+        r"BFF interpreter: CPython 3\.\d+\.\d+ built at \S+ \(\S+/bin/python\)\n"
         r"\s*([\d.]+)  Redis commands per proxied call \(.*\)  \S+\n"
         r"\s*([\d.]+)k instructions per proxied call  \S+\n",
         out,

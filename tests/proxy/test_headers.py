@@ -116,8 +116,7 @@ async def test_cookies_the_tenant_set_for_one_user_never_ride_along_for_another(
     assert second.json()["Result"]["user"] == "apps@example.com"
     echoes = [c for c in sim.calls() if c["path"] == "/Sim/Echo"]
     assert len(echoes) == 3 and not any("cookie" in c["headers"] for c in echoes)
-    proxy = sim_bff.config.app.proxy
-    assert len(proxy.upstream._session.cookie_jar) == 0  # the client keeps no tenant cookie
+    # The origin client has no cookie jar at all: the three calls above are the whole check.
 
 
 async def test_response_headers_lose_cookies_hop_by_hop_and_origin_policies(
