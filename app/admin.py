@@ -20,10 +20,11 @@ import json
 import sys
 from datetime import UTC, datetime
 
+from app.configuration import load_settings_or_exit
 from app.errors import StoreUnavailable
 from app.observe.logs import audit, configure_logging
 from app.sessions.service import RECORD_KEYS, SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.settings import Settings
 from app.store.factory import open_store
 
 

@@ -25,10 +25,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp
 
+from app.configuration import load_settings_or_exit
 from app.errors import BFFError, InvalidRequest, MethodNotAllowed, NotFound, RequestError, StoreUnavailable
 from app.identity.client import TenantClient
 from app.identity.upstream import TracedUpstream, Upstream
@@ -39,18 +39,20 @@ from app.observe.metrics_listener import MetricsListener
 from app.proxy.forward import Guard, Proxy
 from app.proxy.mount import Mounted, ProxyFirstFastAPI, dispatcher
 from app.proxy.target import upstream_target
-from app.routes import auth, jwks, ops
+from app.routes import jwks, login, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
+from app.routes.static import SpaFiles
 from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.static_headers import StaticHeaders
 from app.services import Services
 from app.sessions.keyring import Keyring
-from app.settings import Settings, load_settings_or_exit, warn_unknown_variables
+from app.settings import Settings
 from app.store.protocol import Store
 from app.upstreams.assertions import AssertionKeys, AssertionSigner
 from app.upstreams.credentials import credential_for
+from app.variable_names import warn_unknown_variables
 
 log = logging.getLogger("bff")
 
@@ -147,18 +149,20 @@ def create_app(
         # The API's description is for developers, not for whoever reaches a production host.
         openapi_url=None if production else "/openapi.json",
         redoc_url=None,
+        # A path is answered as it is: a redirect to its other spelling would be built from Host.
+        redirect_slashes=False,
     )
 
     _install_error_handlers(app, metrics)
     app.include_router(ops.router)
     if settings.bff_metrics_port is None:
         app.include_router(ops.metrics_router)
-    app.include_router(auth.router)
-    app.include_router(oauth_routes.router)
+    for routes in (login, session, oauth_routes):
+        app.include_router(routes.router)
     if assertion_keys is not None:
         app.include_router(jwks.jwks_router(assertion_keys.jwks()))
     if settings.bff_static_dir is not None:
-        spa = StaticFiles(directory=settings.bff_static_dir, html=True)
+        spa = SpaFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
 
     # Each add wraps the previous: the access log sees every answer, including size and CSRF refusals.

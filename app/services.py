@@ -82,6 +82,7 @@ class Services:
             flow = OAuthLoginFlow(
                 oauth,
                 sessions.keyring.oauth_login_keys,
+                timed,
                 redirect_uri=settings.oauth_redirect_uri,
                 scope=settings.cyberark_oauth_scope,
                 login_timeout=settings.bff_login_timeout,

@@ -5,27 +5,25 @@ Example::
     settings = Settings(bff_env="development", bff_cookie_secure=False)
     settings.cookie_name  # "bff"
 
-Misconfiguration is reported by :func:`load_settings_or_exit` as one line naming the variable, exit status 2.
+Beside it: :mod:`app.secret_files` (``NAME_FILE`` variables), :mod:`app.variable_names` (unknown and
+misspelt names) and :mod:`app.configuration` (``load_settings_or_exit``: every problem as one line naming
+its variable, exit status 2).
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import ipaddress
 import json
 import logging
-import os
 import re
 import secrets
-import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator, model_validator
-from pydantic.fields import FieldInfo
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -33,6 +31,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from app.secret_files import FileVariables, Unreadable
 from app.security.allowlist import parse_rules
 from app.upstreams.config import UpstreamConfig, parse_upstreams
 
@@ -328,6 +327,13 @@ class Settings(BaseSettings):
             return
         if not self.cyberark_tenant_url:
             yield "CYBERARK_TENANT_URL: required in production"
+        elif not self.cyberark_tenant_url.startswith("https://"):
+            # Passwords, codes, tokens and the client credentials all go to the tenant.
+            yield "CYBERARK_TENANT_URL: must be https:// in production"
+        plain = [origin for origin in self.bff_allowed_origins if not origin.startswith("https://")]
+        if plain:
+            # A page served over plain http can be changed on the way, and it would hold the user's session.
+            yield f"BFF_ALLOWED_ORIGINS: must be https:// in production ({plain[0]} is not)"
         if self.bff_redis_url is None:
             yield "BFF_REDIS_URL: required in production (the in-process store is for development)"
         if not self.bff_session_secrets:
@@ -423,129 +429,3 @@ class Settings(BaseSettings):
         return [self._dev_secret]
 
     _dev_secret: bytes | None = PrivateAttr(default=None)
-
-
-# Configuration problems, all at once ------------------------------------------------------------------
-
-
-def _lines(error: ValidationError) -> Iterator[tuple[str | None, str]]:
-    """(field or None, one line naming the variable) for each problem in ``error``."""
-    for item in error.errors():
-        loc = item.get("loc", ())
-        msg = str(item.get("msg", "invalid value")).removeprefix("Value error, ")
-        if loc:
-            yield str(loc[0]), f"{'.'.join(str(p) for p in loc).upper()}: {msg}"
-        else:
-            for line in msg.splitlines():  # the cross-variable checks, one line per problem
-                yield None, line
-
-
-def configuration_problems(**overrides: object) -> tuple[Settings | None, list[str]]:
-    """The settings, or every problem with them: one line each, each naming its variable.
-
-    pydantic reports every bad variable, but the checks across variables (production guards) only run once
-    each variable is valid on its own: so the bad ones are set to their defaults and the rest checked again.
-    A cross-variable line that names a variable already reported is left out (it would be about the default).
-    """
-    problems: list[str] = []
-    failed: dict[str, object] = {}
-    for _ in range(len(Settings.model_fields) + 1):
-        try:
-            settings = Settings(**{**overrides, **failed})  # type: ignore[arg-type]
-        except ValidationError as exc:
-            found = False
-            for field, line in _lines(exc):
-                if field in Settings.model_fields and field not in failed:
-                    failed[field] = Settings.model_fields[field].get_default(call_default_factory=True)
-                    problems.append(line)
-                    found = True
-                elif field is None and not any(name.upper() in line for name in failed):
-                    problems.append(line)
-            if not found:
-                return None, problems
-        else:
-            return (None, problems) if problems else (settings, [])
-    return None, problems
-
-
-def load_settings_or_exit(**overrides: object) -> Settings:
-    """Read the settings; on bad values print one line per problem, each naming its variable; exit 2."""
-    settings, problems = configuration_problems(**overrides)
-    if settings is None:
-        sys.stderr.write("".join(f"configuration error: {line}\n" for line in problems))
-        raise SystemExit(2)
-    return settings
-
-
-# Secrets from files --------------------------------------------------------------------------------------
-
-
-class Unreadable:
-    """A ``NAME_FILE`` that could not be read: the field validators turn it into a one-line problem."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-class FileVariables(PydanticBaseSettingsSource):
-    """``NAME_FILE=/path`` in the environment: the value of NAME is that file's content (one newline at its
-    end dropped), as Docker and Kubernetes mount secrets. E.g. ``BFF_SESSION_SECRETS_FILE=/run/secrets/s``.
-    Setting both NAME and NAME_FILE is a configuration error."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # unused: __call__ reads every field at once
-
-    def __call__(self) -> dict[str, Any]:
-        environ = {k.upper(): v for k, v in os.environ.items()}
-        values: dict[str, Any] = {}
-        for name in self.settings_cls.model_fields:
-            variable = name.upper()
-            path = environ.get(variable + "_FILE")
-            if not path:
-                continue
-            if environ.get(variable):
-                values[name] = Unreadable(f"set either {variable} or {variable}_FILE, not both")
-                continue
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or type(exc).__name__
-                values[name] = Unreadable(f"cannot read {variable}_FILE={path} ({reason})")
-                continue
-            values[name] = text.removesuffix("\n").removesuffix("\r")
-        return values
-
-
-# Unknown variables -----------------------------------------------------------------------------------
-
-#: BFF_* variables that are not settings: read by the image's command (Dockerfile CMD) or by compose.
-NOT_SETTINGS = frozenset({"BFF_PORT", "BFF_WORKERS", "BFF_IMAGE_TAG", "BFF_PUBLISH"})
-
-
-def unknown_variables(names: Iterable[str]) -> list[tuple[str, str | None]]:
-    """The ``BFF_*`` / ``CYBERARK_*`` names the BFF would ignore, each with the closest known name."""
-    known = {name.upper() for name in Settings.model_fields}
-    known |= {name + "_FILE" for name in known} | NOT_SETTINGS
-    unknown = []
-    for name in sorted(set(names)):
-        upper = name.upper()
-        if upper.startswith(("BFF_", "CYBERARK_")) and upper not in known:
-            close = difflib.get_close_matches(upper, known, n=1, cutoff=0.8)
-            unknown.append((name, close[0] if close else None))
-    return unknown
-
-
-def warn_unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> None:
-    """Log a warning for each unknown variable of the environment and of ``.env`` (a typo is otherwise
-    silently ignored: BFF_COOKIE_SECUR=false would leave the cookie Secure)."""
-    names = set(os.environ if environ is None else environ)
-    dotenv = Path(".env") if env_file is None else env_file
-    if dotenv.is_file():
-        from dotenv import dotenv_values
-
-        names |= set(dotenv_values(dotenv))
-    for name, close in unknown_variables(names):
-        hint = f" (did you mean {close}?)" if close else ""
-        log.warning(f"unknown variable {name} is ignored{hint}", extra={"variable": name})

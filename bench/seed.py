@@ -16,8 +16,9 @@ import asyncio
 import sys
 import time
 
+from app.configuration import load_settings_or_exit
 from app.sessions.service import SessionService
-from app.settings import Settings, load_settings_or_exit
+from app.settings import Settings
 from app.store.factory import open_store
 
 BENCH_USER = {

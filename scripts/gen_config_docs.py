@@ -43,8 +43,10 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
         {
             "bff_env": Doc(
                 "`production` refuses to start without `CYBERARK_TENANT_URL`, `BFF_REDIS_URL`, "
-                "`BFF_SESSION_SECRETS` of 32+ characters each, with `BFF_COOKIE_SECURE=false`, and, with the "
-                "`oauth` login mode, with a `BFF_PUBLIC_URL` that is not `https://`",
+                "`BFF_SESSION_SECRETS` of 32+ characters each, with a `CYBERARK_TENANT_URL` or an origin "
+                "of `BFF_ALLOWED_ORIGINS` that is not `https://`, with `BFF_COOKIE_SECURE=false`, with "
+                "the `oauth` login mode and a `BFF_PUBLIC_URL` that is not `https://`, and with a "
+                "variable name that is a near miss of a known one (see above)",
             ),
             "bff_log_level": Doc("`DEBUG`, `INFO`, `WARNING` or `ERROR`; logs are JSON lines on stderr"),
         },

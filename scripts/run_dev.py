@@ -18,9 +18,10 @@ import uvicorn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from app.configuration import load_settings_or_exit  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.observe.logs import configure_logging  # noqa: E402 - after the path set-up above
-from app.settings import load_settings_or_exit, warn_unknown_variables  # noqa: E402
+from app.variable_names import warn_unknown_variables  # noqa: E402
 from simulator.app import create_app as create_simulator  # noqa: E402
 
 BANNER = """

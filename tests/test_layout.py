@@ -3,9 +3,9 @@
 Each room of ``app`` (a package, or a module at the top) stands on a floor; a module imports only rooms on
 lower floors, or its own. Rooms on one floor are siblings and never import each other (``routes`` and
 ``proxy``, ``store`` and ``identity``, ``login`` and ``security``). ``errors`` imports nothing of the app;
-``settings`` at most the allow-list's pure parser; ``observe`` (a ground floor), ``store`` and ``origin`` (the
-HTTP/1.1 client, on ``errors`` alone) nothing of the domain. Imports under ``TYPE_CHECKING`` count too: they
-are arrows a reader follows all the same.
+``settings`` at most the allow-list's pure parser and the ``NAME_FILE`` source; ``observe`` (a ground floor),
+``store`` and ``origin`` (the HTTP/1.1 client, on ``errors`` alone) nothing of the domain. Imports under
+``TYPE_CHECKING`` count too: they are arrows a reader follows all the same.
 """
 
 from __future__ import annotations
@@ -24,11 +24,14 @@ ROOT = Path(app.__file__).parent
 #: The rooms from the ground up; a room imports only those on lower floors (and itself).
 FLOORS: dict[str, int] = {
     "errors": 0,
+    "secret_files": 0,
     "settings": 1,
     "origin": 1,
     "observe": 2,
+    "variable_names": 2,
     "store": 3,
     "identity": 3,
+    "configuration": 3,
     "sessions": 4,
     "login": 5,
     "security": 5,
@@ -66,7 +69,7 @@ def _imports(path: Path) -> set[str]:
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             found.add(node.module)
-            # ``from app.routes import auth`` imports the module app.routes.auth.
+            # ``from app.routes import login`` imports the module app.routes.login.
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return {name for name in found if name.startswith("app.") and _is_module(name)}
 
@@ -92,7 +95,7 @@ def test_every_room_has_a_floor() -> None:
 
 def test_the_rules_see_the_arrows() -> None:
     # Guards the reader above: known arrows of each kind are found.
-    assert ("app.main", "app.routes.auth") in ARROWS  # from app.routes import auth
+    assert ("app.main", "app.routes.login") in ARROWS  # from app.routes import login
     assert ("app.routes.deps", "app.services") in ARROWS
     assert ("app.settings", "app.security.allowlist") in ARROWS
 
@@ -128,6 +131,7 @@ def test_importing_the_settings_loads_only_the_settings_and_their_parsers() -> N
     loaded = _app_modules(_loaded("import app.settings"))
     assert loaded == [
         "app",
+        "app.secret_files",
         "app.security",
         "app.security.allowlist",
         "app.settings",
@@ -140,7 +144,7 @@ def test_importing_the_tenant_client_loads_identity_and_what_is_below_it() -> No
     loaded = _loaded("import app.identity.client")
     rooms = {_room(name) for name in _app_modules(loaded)} - {""}
     # security and upstreams only for the settings' parsers (EXCEPTIONS).
-    assert rooms == {"errors", "settings", "observe", "identity", "security", "upstreams"}
+    assert rooms == {"errors", "secret_files", "settings", "observe", "identity", "security", "upstreams"}
     assert [name for name in _app_modules(loaded) if _room(name) == "observe"] == [
         "app.observe",
         "app.observe.request_context",

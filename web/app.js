@@ -138,6 +138,7 @@ const LOGIN_ERRORS = {
   access_denied: "Sign-in was cancelled at CyberArk.",
   state_mismatch: "That sign-in took too long or came from another tab. Try again.",
   login_failed: "Sign-in with CyberArk failed. Try again.",
+  rate_limited: "Too many sign-in attempts from this network. Wait a minute and try again.",
 };
 
 /** Show (once) the failure the OAuth callback reported, and take it out of the address bar. */

@@ -2,17 +2,21 @@
 
 Example::
 
-    flow = OAuthLoginFlow(oauth_client, keyring.oauth_login_keys, redirect_uri=..., scope="openid profile",
-                          login_timeout=300)
-    url, cookie = flow.begin(return_to="/apps")        # 302 to url; set the login cookie
+    flow = OAuthLoginFlow(oauth_client, keyring.oauth_login_keys, store, redirect_uri=...,
+                          scope="openid profile", login_timeout=300)
+    url, cookie = flow.begin(return_to="/apps", previous=None)   # 302 to url; set the login cookie
     pending = flow.open(cookie)                        # at the callback; None when missing or expired
     if pending is None or not pending.state_matches(state_from_query): ...   # state_mismatch
+    if not await flow.spend(pending): ...              # state_mismatch: this state came back before
     done = await flow.finish(pending, code)            # tokens and the user; TenantError when refused
 
-The state, PKCE verifier, nonce and ``return_to`` live only in the login cookie, sealed (AES-GCM under a key
-derived from the session secrets, bound to its purpose): the browser carries them without being able to read
-or change them, and every replica can open them without a store round trip. The cookie dies with the login
-(``BFF_LOGIN_TIMEOUT``, enforced inside the seal as well as by Max-Age); a code works once at the tenant.
+The state, PKCE verifier, nonce, ``return_to`` and a reference to the session the browser held live in the
+login cookie, sealed (AES-GCM under a key derived from the session secrets, bound to its purpose): the
+browser carries them without being able to read or change them. The cookie dies with the login
+(``BFF_LOGIN_TIMEOUT``, enforced inside the seal as well as by Max-Age). Its ``state`` is spent once: the
+first callback that brings it marks it in the store (``SET NX``) until the cookie would have expired, so a
+replayed callback never reaches the tenant again (each try would carry the client secret, and a tenant that
+revokes a grant on code reuse would end the session the first callback made).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import time
@@ -29,12 +34,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.errors import InvalidRequest, TenantProtocolError
+from app.errors import InvalidRequest, TenantError, TenantProtocolError
 from app.identity.oauth import OAuthClient, OAuthUser, TokenSet
+from app.sessions.records import Session
 from app.sessions.sealed import seal, unseal
+from app.store.protocol import Store
+
+log = logging.getLogger("bff.oauth")
 
 #: The ``login_error`` codes of a failed callback (api.md §2); nothing else ever goes in the query.
-LoginError = Literal["access_denied", "state_mismatch", "login_failed"]
+LoginError = Literal["access_denied", "state_mismatch", "login_failed", "rate_limited"]
 
 #: 256 bits each (the spec asks at least 128 for state); the verifier is 86 characters (RFC 7636: 43-128).
 STATE_BYTES = 32
@@ -97,6 +106,8 @@ class PendingLogin:
     nonce: str | None = field(repr=False)
     return_to: str
     expires_at: float
+    #: The session the browser held at the login navigation (:func:`app.login.promotion.held_session`).
+    previous: str | None = field(default=None, repr=False)
 
     def state_matches(self, state: str | None) -> bool:
         """Whether the callback's ``state`` is this login's, compared in constant time."""
@@ -120,6 +131,7 @@ class OAuthLoginFlow:
         self,
         client: OAuthClient,
         keys: Sequence[bytes],
+        store: Store,
         *,
         redirect_uri: str,
         scope: str,
@@ -130,20 +142,25 @@ class OAuthLoginFlow:
             raise ValueError("at least one key is needed to seal the login cookie")
         self.client = client
         self._keys = tuple(keys)
+        self._spent = SpentStates(store)
         self.redirect_uri = redirect_uri
         self.scope = scope
         self.openid = "openid" in scope.split()
         self.login_timeout = login_timeout
         self.clock = clock
 
-    def begin(self, return_to: str) -> tuple[str, str]:
-        """A new login: the tenant's authorize URL and the login cookie's value."""
+    def begin(self, return_to: str, previous: str | None = None) -> tuple[str, str]:
+        """A new login: the tenant's authorize URL and the login cookie's value.
+
+        ``previous``: the session the browser holds, to end when this login succeeds.
+        """
         pending = PendingLogin(
             state=secrets.token_urlsafe(STATE_BYTES),
             verifier=secrets.token_urlsafe(VERIFIER_BYTES),
             nonce=secrets.token_urlsafe(NONCE_BYTES) if self.openid else None,
             return_to=return_to,
             expires_at=self.clock() + self.login_timeout,
+            previous=previous,
         )
         params = {
             "response_type": "code",
@@ -178,12 +195,17 @@ class OAuthLoginFlow:
                 nonce=None if data["n"] is None else str(data["n"]),
                 return_to=str(data["r"]),
                 expires_at=float(data["e"]),
+                previous=None if data.get("p") is None else str(data["p"]),
             )
         except (ValueError, KeyError, TypeError):
             return None
         if pending.expires_at <= self.clock():
             return None
         return pending
+
+    async def spend(self, pending: PendingLogin) -> bool:
+        """Mark this login's state used; ``False`` when a callback brought it before (on any replica)."""
+        return await self._spent.spend(pending.state, until=pending.expires_at, now=self.clock())
 
     async def finish(self, pending: PendingLogin, code: str) -> OAuthLoggedIn:
         """Exchange ``code`` (with the verifier), check the id_token, and name the user.
@@ -210,5 +232,42 @@ class OAuthLoginFlow:
             "r": pending.return_to,
             "e": pending.expires_at,
         }
+        if pending.previous is not None:
+            data["p"] = pending.previous
         plain = json.dumps(data, separators=(",", ":")).encode()
         return _b64(seal(self._keys[0], plain, _ASSOCIATED))
+
+
+class SpentStates:
+    """The ``state`` values callbacks have brought, each kept until its login cookie would have expired.
+
+    Example: ``await SpentStates(store).spend(state, until=expires_at, now=time.time())`` is ``True`` the
+    first time only, on every replica sharing the store. The key holds a hash of the state, never the state.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def spend(self, state: str, *, until: float, now: float) -> bool:
+        key = "o:" + hashlib.sha256(state.encode("utf-8", "surrogateescape")).hexdigest()
+        # At least a second: a state opened at the last instant of its cookie is still kept past it.
+        return await self.store.set_if_absent(key, b"1", max(1.0, until - now))
+
+
+async def revoke_tokens(client: OAuthClient | None, session: Session) -> None:
+    """At logout of an OAuth session: revoke its refresh token, then its access token, at the tenant.
+
+    Best effort: the session ends either way, and the tokens lapse at their own expiry if this fails.
+    """
+    if client is None:
+        return
+    # Each on its own: a failed refresh-token revocation must not keep the access token alive too.
+    tokens: list[tuple[str, Literal["refresh_token", "access_token"]]] = [(session.bearer, "access_token")]
+    if session.refresh_token is not None:
+        tokens.insert(0, (session.refresh_token, "refresh_token"))
+    for token, hint in tokens:
+        try:
+            await client.revoke(token, hint)
+        except TenantError as exc:
+            extra = {"error": exc.code, "hint": hint, "session": session.log_id}
+            log.info("token revocation failed", extra=extra)

@@ -22,6 +22,14 @@ class ErrorBody(BaseModel):
     retry_after: int | None = None
 
 
+#: How the /auth routes document the failures of what they depend on.
+UPSTREAM_ERRORS = {
+    502: "upstream_unavailable or upstream_protocol_error",
+    503: "store_unavailable, with Retry-After",
+    504: "upstream_timeout",
+}
+
+
 def documented_errors(codes: dict[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for a route's errors, e.g. ``documented_errors({401: "login_failed"})``.
 

@@ -67,6 +67,7 @@ def idle_slack(idle_timeout: float) -> float:
 
 
 _PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
+_INDEX_KEY = re.compile(r"u:[0-9a-f]{32}")
 
 
 @dataclass
@@ -251,9 +252,27 @@ class SessionService:
 
     async def revoke(self, session: Session, public_id: str) -> bool:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
+        return await self._end_listed(self._index_keys(session.user["id"]), public_id)
+
+    def reference(self, session: Session) -> str:
+        """A reference that lets :meth:`end_referenced` end ``session`` later, without its cookie.
+
+        Keyed names only (the public id and the user's index names, as the store already holds them): it
+        leads to the session's index line, which leads to the record; it opens nothing and proves nothing.
+        """
+        return "/".join((session.public_id, *self._index_keys(session.user["id"])))
+
+    async def end_referenced(self, reference: str) -> bool:
+        """End the session :meth:`reference` named; ``False`` when it has ended already (or is not one)."""
+        public_id, *indexes = reference.split("/")
+        if not indexes or not all(_INDEX_KEY.fullmatch(index) for index in indexes):
+            return False
+        return await self._end_listed(indexes, public_id)
+
+    async def _end_listed(self, indexes: list[str], public_id: str) -> bool:
+        """End the session listed as ``public_id`` in one of ``indexes``; ``True`` when its record existed."""
         if not _PUBLIC_ID.fullmatch(public_id):
             return False
-        indexes = self._index_keys(session.user["id"])
         entry: IndexEntry | None = None
         for index in indexes:
             blob = await self.store.hget(index, public_id)

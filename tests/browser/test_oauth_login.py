@@ -153,3 +153,17 @@ def test_the_api_login_works_beside_the_oauth_one(
     finally:
         api_page.close()
     assert problems.errors == []
+
+
+def test_a_rate_limited_callback_comes_back_with_a_message_to_wait(
+    context: BrowserContext, oauth_spa_bff: ServerThread, problems: PageProblems
+) -> None:
+    # Where the callback sends the browser when its address is past the login limit.
+    page = context.new_page()
+    spa = Spa(page).open(oauth_spa_bff.url + "/?login_error=rate_limited")
+    spa.expect_signed_out()
+    expect(spa.error).to_have_text(
+        "Too many sign-in attempts from this network. Wait a minute and try again."
+    )
+    assert "login_error" not in page.url
+    assert problems.errors == []

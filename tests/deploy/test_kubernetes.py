@@ -169,6 +169,12 @@ def test_deployment_is_hardened_and_probed(k8s: dict[str, Resource]) -> None:
     assert k8s["Deployment"]["metadata"]["namespace"] == k8s["Namespace"]["metadata"]["name"]
 
 
+def test_no_service_variables_reach_the_pod_to_set_the_port(k8s: dict[str, Resource]) -> None:
+    # A Service named bff would otherwise inject BFF_PORT=tcp://10.0.0.1:80, the variable the image's
+    # command reads as its port (and every other Service in the namespace adds its *_SERVICE_* names).
+    assert k8s["Deployment"]["spec"]["template"]["spec"]["enableServiceLinks"] is False
+
+
 def test_deployment_matches_the_image(k8s: dict[str, Resource]) -> None:
     final = Dockerfile.read(ROOT / "Dockerfile").final
     uid, _, gid = final.one("USER").rest.partition(":")

@@ -10,9 +10,13 @@ import httpx
 import pytest
 from redis import Redis
 
+from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim
+from tests.support.bff_process import BffProcess
 from tests.support.oauth_bff import (
     APP,
+    CLIENT_ID,
+    CLIENT_SECRET,
     Clock,
     OAuthBffFactory,
     location,
@@ -181,20 +185,70 @@ async def test_a_rotated_signing_key_is_fetched_once_by_its_kid(
     assert session_count(redis_url) == 3
 
 
-async def test_a_code_works_once(
+async def test_a_replayed_callback_is_state_mismatch_and_never_reaches_the_tenant(
     make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
 ) -> None:
     bff = make_oauth_bff()
     _, callback_url, login_cookie = await to_callback(browser, bff)
     assert location(await browser.get(callback_url)) == "/"
     first = browser.cookies.get("bff")
-    # The same callback again, login cookie and all (a replay): the tenant refuses the spent code.
-    browser.cookies.set("bff-oauth", login_cookie)
-    assert_failed(await browser.get(callback_url), "login_failed")
+    # The same callback again, login cookie and all (a replay), then 60 more with made-up codes: none
+    # reaches the token endpoint (each would carry the client secret, and re-send a used code).
+    for attempt in range(61):
+        browser.cookies.set("bff-oauth", login_cookie)
+        url = callback_url if attempt == 0 else _with(callback_url, code=f"made-up-{attempt}")
+        assert_failed(await browser.get(url), "state_mismatch")
     assert browser.cookies.get("bff") == first
-    assert (await browser.get(f"{bff.url}/auth/session")).status_code == 200
+    assert (await browser.get(f"{bff.url}/auth/session")).status_code == 200  # the first login's session
     grants = sim.http.get(f"/_sim/oauth/{APP}/grants").json()
-    assert grants["requests"]["authorization_code"] == 2 and grants["granted"]["authorization_code"] == 1
+    assert grants["requests"]["authorization_code"] == 1 and grants["granted"]["authorization_code"] == 1
+
+
+async def test_a_state_is_spent_by_its_first_callback_whatever_that_callback_brought(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient, redis_url: str
+) -> None:
+    bff = make_oauth_bff()
+    _, callback_url, login_cookie = await to_callback(browser, bff)
+    # Someone who holds the login cookie tries a made-up code first: refused by the tenant, state spent.
+    assert_failed(await browser.get(_with(callback_url, code="made-up")), "login_failed")
+    browser.cookies.set("bff-oauth", login_cookie)
+    assert_failed(await browser.get(callback_url), "state_mismatch")  # the genuine code comes too late
+    grants = sim.http.get(f"/_sim/oauth/{APP}/grants").json()
+    assert grants["requests"]["authorization_code"] == 1 and grants["granted"]["authorization_code"] == 0
+    # The store keeps a hash of the state (never the state) until the login cookie would have expired.
+    state = query(callback_url)["state"]
+    with Redis.from_url(redis_url) as raw:
+        keys = list(raw.scan_iter("bff:o:*"))
+        assert len(keys) == 1 and state.encode() not in keys[0]
+        assert 0 < raw.pttl(keys[0]) <= 300_000
+        assert raw.get(keys[0]) == b"1"
+
+
+async def test_a_state_spent_on_one_replica_is_refused_by_another(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, sim_server: ServerThread, redis_url: str
+) -> None:
+    one = make_oauth_bff()
+    # A second replica in a process of its own behind the same public URL, on the same Redis.
+    two = BffProcess(
+        sim_server.url,
+        redis_url,
+        BFF_LOGIN_MODES="api,oauth",
+        BFF_PUBLIC_URL=one.url,
+        CYBERARK_OAUTH_APP_ID=APP,
+        CYBERARK_OAUTH_CLIENT_ID=CLIENT_ID,
+        CYBERARK_OAUTH_CLIENT_SECRET=CLIENT_SECRET,
+    )
+    try:
+        async with httpx.AsyncClient(timeout=15) as browser:
+            _, callback_url, login_cookie = await to_callback(browser, one)
+            done = await browser.get(callback_url.replace(one.url, two.url))
+            assert location(done) == "/"
+            browser.cookies.set("bff-oauth", login_cookie)
+            assert_failed(await browser.get(callback_url), "state_mismatch")
+    finally:
+        two.stop()
+    grants = sim.http.get(f"/_sim/oauth/{APP}/grants").json()
+    assert grants["requests"]["authorization_code"] == 1
 
 
 async def test_a_login_cookie_from_another_login_does_not_fit(

@@ -184,18 +184,46 @@ async def test_with_oauth_off_the_oauth_routes_are_not_found(
         assert "set-cookie" not in answer.headers
 
 
-async def test_the_login_navigation_is_rate_limited_per_client_ip_with_api_logins(
-    make_oauth_bff: OAuthBffFactory, browser: httpx.AsyncClient
+async def test_login_navigations_are_not_counted_so_another_site_cannot_lock_out_an_address(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
+) -> None:
+    # Ten <img src=".../auth/oauth/login"> on any page: ten navigations from the office's one address.
+    bff = make_oauth_bff(bff_login_rate_limit="3/60,100/60")
+    before = len(sim.calls())
+    for _ in range(10):
+        assert (await browser.get(f"{bff.url}/auth/oauth/login")).status_code == 302
+    assert len(sim.calls()) == before  # the navigation makes no tenant call
+    # The SPA's API login and the OAuth link still work for everyone behind that address.
+    assert (await browser.post(f"{bff.url}/auth/login", json={"username": ALICE})).status_code == 200
+    assert (await browser.get(f"{bff.url}/auth/oauth/login")).status_code == 302
+    text = (await browser.get(f"{bff.url}/metrics")).text
+    assert not re.search(r'bff_logins_total\{mode="oauth",outcome="rate_limited"\} [1-9]', text)
+
+
+async def test_the_code_exchange_is_counted_per_client_ip_with_api_logins(
+    make_oauth_bff: OAuthBffFactory, sim: Sim, browser: httpx.AsyncClient
 ) -> None:
     bff = make_oauth_bff(bff_login_rate_limit="3/60,100/60")
     assert (await browser.post(f"{bff.url}/auth/login", json={"username": ALICE})).status_code == 200
-    for _ in range(2):
-        assert (await browser.get(f"{bff.url}/auth/oauth/login")).status_code == 302
-    refused = await browser.get(f"{bff.url}/auth/oauth/login")
-    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
-    assert int(refused.headers["retry-after"]) >= 1
+    # Callbacks that fail the state check reach no token endpoint and are not counted.
+    for _ in range(5):
+        _, callback_url, _ = await to_callback(browser, bff)
+        refused = await browser.get(callback_url.replace("state=", "state=x"))
+        assert location(refused) == "/?login_error=state_mismatch"
+    for _ in range(2):  # the second and third attempt of this address
+        assert location((await oauth_login(browser, bff)).callback) == "/"
+    exchanges = len(token_calls(sim))
+    _, callback_url, _ = await to_callback(browser, bff)
+    limited = await browser.get(callback_url)
+    assert location(limited) == "/?login_error=rate_limited"
+    cookies = set_cookie_lines(limited)  # the login cookie cleared, no session made
+    assert len(cookies) == 1 and cookies[0].startswith("bff-oauth=") and "Max-Age=0" in cookies[0]
+    assert len(token_calls(sim)) == exchanges  # refused before the token endpoint
     text = (await browser.get(f"{bff.url}/metrics")).text
     assert re.search(r'bff_logins_total\{mode="oauth",outcome="rate_limited"\} 1\.0', text)
+    # And the API login of that address is over its budget too: one bucket for both modes.
+    refused = await browser.post(f"{bff.url}/auth/login", json={"username": ALICE})
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
 
 
 async def test_an_ipv6_client_has_one_login_budget_per_64_in_both_modes(
@@ -204,18 +232,20 @@ async def test_an_ipv6_client_has_one_login_budget_per_64_in_both_modes(
     # The same bucket as /auth/login (an IPv6 client: its /64, as any host may use any address of it).
     bff = make_oauth_bff(bff_login_rate_limit="3/60,100/60", bff_trusted_proxies="127.0.0.1/32")
 
-    def sent_from(host: int) -> dict[str, str]:
-        return {"X-Forwarded-For": f"2001:db8:1:2::{host:x}"}
+    def sent_from(host: int, net: int = 2) -> dict[str, str]:
+        return {"X-Forwarded-For": f"2001:db8:1:{net:x}::{host:x}"}
 
     login = await browser.post(f"{bff.url}/auth/login", json={"username": ALICE}, headers=sent_from(1))
     assert login.status_code == 200
     for host in (2, 3):
-        started = await browser.get(f"{bff.url}/auth/oauth/login", headers=sent_from(host))
-        assert started.status_code == 302
-    refused = await browser.get(f"{bff.url}/auth/oauth/login", headers=sent_from(4))
-    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
-    other = await browser.get(f"{bff.url}/auth/oauth/login", headers={"X-Forwarded-For": "2001:db8:1:3::1"})
-    assert other.status_code == 302  # the next /64 is another client
+        _, callback_url, _ = await to_callback(browser, bff)
+        assert location(await browser.get(callback_url, headers=sent_from(host))) == "/"
+    _, callback_url, _ = await to_callback(browser, bff)
+    refused = await browser.get(callback_url, headers=sent_from(4))
+    assert location(refused) == "/?login_error=rate_limited"
+    _, callback_url, _ = await to_callback(browser, bff)
+    other = await browser.get(callback_url, headers=sent_from(1, net=3))
+    assert location(other) == "/"  # the next /64 is another client
 
 
 async def test_the_longest_return_to_comes_back_and_one_that_cannot_is_refused_at_once(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.configuration import load_settings_or_exit
 from app.security.allowlist import AllowList
-from app.settings import load_settings_or_exit
 from tests.proxy.conftest import SIM_RULES, client_for
 from tests.support.asgi_server import ServerThread
 from tests.support.bff_fixtures import Sim

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import Settings, configuration_problems, unknown_variables, warn_unknown_variables
+from app.configuration import configuration_problems
+from app.settings import Settings
+from app.variable_names import edit_distance, near_misses, unknown_variables, warn_unknown_variables
 from tests.settings.test_settings import GOOD_SECRET, PRODUCTION, _run_app
 
 FILE_SECRET = "f" * 48
@@ -134,9 +136,95 @@ def test_unknown_variables_of_env_and_dotenv_are_warned_about(
 
 
 def test_the_app_warns_about_a_typo_in_one_json_line(tmp_path: Path) -> None:
-    result = _run_app({**PRODUCTION, "BFF_COOKIE_SECUR": "false"}, tmp_path)
+    # In development a near miss only warns (production refuses it: the test below).
+    development = {**PRODUCTION, "BFF_ENV": "development"}
+    result = _run_app({**development, "BFF_COOKIE_SECUR": "false"}, tmp_path)
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stderr.splitlines()]
     typo = [line for line in lines if line.get("variable") == "BFF_COOKIE_SECUR"]
     assert len(typo) == 1 and typo[0]["level"] == "warning"
     assert "BFF_COOKIE_SECURE" in typo[0]["message"]
+
+
+def test_production_refuses_plain_http_to_the_tenant_and_from_listed_origins(tmp_path: Path) -> None:
+    tenant = _run_app({**PRODUCTION, "CYBERARK_TENANT_URL": "http://abc1234.id.cyberark.cloud"}, tmp_path)
+    assert tenant.returncode == 2, tenant.stderr
+    assert tenant.stderr.strip().splitlines() == [
+        "configuration error: CYBERARK_TENANT_URL: must be https:// in production"
+    ]
+    origins = "https://app.example.com,http://admin.example.com"
+    origin = _run_app({**PRODUCTION, "BFF_ALLOWED_ORIGINS": origins}, tmp_path)
+    assert origin.returncode == 2, origin.stderr
+    assert origin.stderr.strip().splitlines() == [
+        "configuration error: BFF_ALLOWED_ORIGINS: must be https:// in production "
+        "(http://admin.example.com is not)"
+    ]
+    # Development keeps both (the simulator and a local SPA speak plain http).
+    development = {
+        **PRODUCTION,
+        "BFF_ENV": "development",
+        "CYBERARK_TENANT_URL": "http://127.0.0.1:9001",
+        "BFF_ALLOWED_ORIGINS": origins,
+    }
+    assert _run_app(development, tmp_path).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("BFF_LOGIN_MODE", "BFF_LOGIN_MODES"),  # one letter short: the BFF would take passwords in api mode
+        ("bff_cookie_secur", "BFF_COOKIE_SECURE"),  # any case
+        ("CYBERARK_TENANT_ULR", "CYBERARK_TENANT_URL"),  # two letters swapped: two edits
+        ("BFF_SESSION_SECRET_FILE", "BFF_SESSION_SECRETS_FILE"),
+        ("BFF_WORKER", "BFF_WORKERS"),  # read by the image's command, not a setting
+    ],
+)
+def test_production_refuses_a_near_miss_naming_the_variable_it_meant(
+    name: str, meant: str, tmp_path: Path
+) -> None:
+    result = _run_app({**PRODUCTION, name: "oauth"}, tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"configuration error: {name}: not a known variable; did you mean {meant}? "
+        "(a misspelt name is refused in production)"
+    ]
+
+
+def test_production_refuses_a_near_miss_in_dotenv_and_reports_it_with_the_other_problems(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / ".env").write_text("BFF_LOGIN_MODE=oauth\n")
+    result = _run_app({**PRODUCTION, "BFF_COOKIE_SECURE": "false"}, tmp_path)
+    assert result.returncode == 2, result.stderr
+    named = sorted(line.split(":")[1].strip() for line in result.stderr.strip().splitlines())
+    assert named == ["BFF_COOKIE_SECURE", "BFF_LOGIN_MODE"], result.stderr
+
+
+def test_kubernetes_service_variables_only_warn_in_production(tmp_path: Path) -> None:
+    # What a Service named cyberark-bff, and one named bff, put into every pod of the namespace.
+    injected = {
+        "CYBERARK_BFF_SERVICE_HOST": "10.96.0.12",
+        "CYBERARK_BFF_SERVICE_PORT": "80",
+        "CYBERARK_BFF_SERVICE_PORT_HTTP": "80",
+        "CYBERARK_BFF_PORT": "tcp://10.96.0.12:80",
+        "CYBERARK_BFF_PORT_80_TCP": "tcp://10.96.0.12:80",
+        "CYBERARK_BFF_PORT_80_TCP_ADDR": "10.96.0.12",
+        "CYBERARK_BFF_PORT_80_TCP_PORT": "80",
+        "CYBERARK_BFF_PORT_80_TCP_PROTO": "tcp",
+        "BFF_SERVICE_HOST": "10.96.0.13",
+        "BFF_SERVICE_PORT": "80",
+        "BFF_PORT_80_TCP": "tcp://10.96.0.13:80",
+    }
+    result = _run_app({**PRODUCTION, **injected}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    warned = {json.loads(line).get("variable") for line in result.stderr.splitlines()}
+    assert set(injected) <= warned
+
+
+def test_edit_distance_counts_insertions_deletions_and_substitutions() -> None:
+    assert edit_distance("BFF_LOGIN_MODE", "BFF_LOGIN_MODES", limit=2) == 1
+    assert edit_distance("CYBERARK_TENANT_ULR", "CYBERARK_TENANT_URL", limit=2) == 2
+    assert edit_distance("BFF_REDIS_PORT", "BFF_REDIS_URL", limit=2) == 3  # past the limit: limit + 1
+    assert edit_distance("BFF_X", "BFF_LOG_LEVEL", limit=2) == 3
+    assert edit_distance("", "", limit=2) == 0
+    assert near_misses(["BFF_REDIS_PORT", "BFF_SERVICE_HOST", "BFF_LOGIN_MODES", "PATH"]) == []

@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from app.settings import Settings, configuration_problems
+from app.configuration import configuration_problems
+from app.settings import Settings
 from app.upstreams.config import parse_upstreams
 from tests.settings.test_settings import GOOD_SECRET, PRODUCTION, _run_app
 

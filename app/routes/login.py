@@ -1,18 +1,21 @@
-"""The SPA's /auth routes: the login steps, the session, logout and the user's other sessions."""
+"""The API login's routes (api.md §2 "Login"): ``/auth/login``, ``/advance``, ``/poll``, ``/cancel``.
+
+The tenant's multi-step flow runs here, server-side; the browser holds a pre-auth handle in the login cookie
+and gets one step at a time. The last step makes a session by :func:`app.login.promotion.promote`, as the
+OAuth callback does.
+"""
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from app.errors import (
     LoginFailed,
@@ -25,26 +28,23 @@ from app.errors import (
 )
 from app.identity.models import LoggedIn
 from app.login.flow import Advanced, AnyStep, LoginFlow, LoginState
-from app.login.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step, UserView
+from app.login.promotion import FinishedLogin, held_session, promote
+from app.login.steps import AdvanceRequest, AnswerRequest, EmptyRequest, LoginRequest, Step
 from app.observe.logs import audit
 from app.routes.deps import (
     AppMetrics,
     AppSettings,
     ClientIP,
     Clock,
-    CurrentSession,
     Limiter,
     Logins,
-    OAuthClientOrNone,
     Sessions,
     Tenant,
     services_of,
 )
-from app.routes.oauth import LOGOUT_RESPONSES, end_oauth_session
-from app.routes.responses import NoStoreRoute, documented_errors, error_response
+from app.routes.responses import UPSTREAM_ERRORS, NoStoreRoute, documented_errors, error_response
 from app.security.client_ip import limit_key
-from app.security.cookies import clear_login_cookie, clear_session_cookie, login_cookie, session_cookie
-from app.sessions.service import Session
+from app.security.cookies import clear_login_cookie, login_cookie, session_cookie
 from app.settings import RateLimit
 
 log = logging.getLogger("bff.auth")
@@ -82,11 +82,6 @@ def _api_login_post(path: str, **options: Any) -> Callable[[Callable[..., Any]],
     return add
 
 
-_UPSTREAM = {
-    502: "upstream_unavailable or upstream_protocol_error",
-    503: "store_unavailable, with Retry-After",
-    504: "upstream_timeout",
-}
 _MODE_OFF = "not_found: the api login mode is off (BFF_LOGIN_MODES without api)"
 _LOGIN_ERRORS = documented_errors(
     {
@@ -94,35 +89,9 @@ _LOGIN_ERRORS = documented_errors(
         404: _MODE_OFF,
         409: "no_login_in_progress",
         429: "rate_limited, with retry_after and Retry-After",
-        **_UPSTREAM,
+        **UPSTREAM_ERRORS,
     }
 )
-_SESSION_ERRORS = documented_errors({401: "unauthenticated", 503: _UPSTREAM[503]})
-
-
-class SessionState(BaseModel):
-    authenticated: bool
-    user: UserView
-    expires_at: datetime
-    idle_expires_at: datetime
-    login: Literal["api", "oauth"]
-
-
-class SessionListItem(BaseModel):
-    id: str
-    current: bool
-    created_at: datetime
-    last_seen_at: datetime
-    user_agent: str
-    ip: str
-    login: Literal["api", "oauth"]
-
-
-def _iso(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-# Login -----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -228,7 +197,7 @@ async def poll(desk: Desk, body: EmptyRequest | None = None) -> Response:
     "/cancel",
     status_code=204,
     summary="Abandon the login in progress (CleanupAuthentication at the tenant)",
-    responses=documented_errors({404: _MODE_OFF, 503: _UPSTREAM[503]}),
+    responses=documented_errors({404: _MODE_OFF, 503: UPSTREAM_ERRORS[503]}),
 )
 async def cancel(desk: Desk, body: EmptyRequest | None = None) -> Response:
     response = Response(status_code=204)
@@ -289,135 +258,32 @@ async def _promote(
     desk: LoginDesk, handle: str, step: AnyStep, logged_in: LoggedIn, login_name: str
 ) -> Response:
     """The login succeeded: the pre-auth handle dies and a new session (new id, new key) is born."""
-    settings, sessions, request = desk.settings, desk.sessions, desk.request
+    settings, request = desk.settings, desk.request
     await desk.logins.end(handle)
-    previous = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
-    if previous is not None:
-        await sessions.delete(previous)
-        desk.metrics.sessions.labels(event="replaced").inc()
-    user = logged_in.user.model_dump()
-    cookie, session = await sessions.create(
+    finished = FinishedLogin(
+        mode="api",
         bearer=logged_in.token,
-        user={k: v for k, v in user.items() if v is not None},
-        user_agent=request.headers.get("user-agent", "")[:256],
-        ip=desk.ip,
+        user={k: v for k, v in logged_in.user.model_dump().items() if v is not None},
         lifetime=logged_in.lifetime,
         # Only a pod is kept: a session of CYBERARK_TENANT_URL's own host needs no bytes for it.
         tenant_url=None if logged_in.base_url == desk.tenant.base_url else logged_in.base_url,
         login_name=login_name,
     )
-    request.state.session = session.log_id
-    desk.metrics.logins.labels(mode="api", outcome="succeeded").inc()
-    desk.metrics.sessions.labels(event="created").inc()
-    audit("login_succeeded", mode="api", session=session.log_id)
+    made = await promote(
+        desk.sessions,
+        desk.metrics,
+        finished,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=desk.ip,
+        # The fetch calls of an API login bring the Strict session cookie: the session held now ends.
+        previous=await held_session(desk.sessions, request.cookies.get(settings.cookie_name)),
+    )
+    request.state.session = made.session.log_id
     response = _step_response(step)
     response.raw_headers.append(clear_login_cookie(settings))
-    # The session's own lifetime: shorter than the configured one when the tenant's token lives less.
-    max_age = settings.bff_session_max_lifetime
-    if logged_in.lifetime is not None:
-        max_age = max(1, min(max_age, math.floor(logged_in.lifetime)))
-    response.raw_headers.append(session_cookie(settings, cookie, max_age))
+    response.raw_headers.append(session_cookie(settings, made.cookie, made.max_age))
     return response
 
 
 def _step_response(step: AnyStep) -> JSONResponse:
     return JSONResponse(step.model_dump(mode="json", exclude_none=True))
-
-
-# Session ---------------------------------------------------------------------------------------------
-
-
-@router.get(
-    "/session",
-    response_model=SessionState,
-    summary="The signed-in user; slide=false reads without extending the idle timer",
-    responses=_SESSION_ERRORS,
-)
-async def session_state(session: CurrentSession) -> SessionState:
-    return SessionState(
-        authenticated=True,
-        user=UserView.model_validate(session.user),
-        expires_at=_iso(session.expires_at),
-        idle_expires_at=_iso(session.idle_expires_at),
-        login=session.login,
-    )
-
-
-@router.post(
-    "/logout",
-    status_code=204,
-    summary="Log out at the tenant and end the session; 204 also without a session (200 for OAuth sessions)",
-    responses={**documented_errors({503: _UPSTREAM[503]}), **LOGOUT_RESPONSES},
-)
-async def logout(
-    request: Request,
-    sessions: Sessions,
-    tenant: Tenant,
-    settings: AppSettings,
-    metrics: AppMetrics,
-    oauth: OAuthClientOrNone,
-) -> Response:
-    response = Response(status_code=204)
-    session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
-    if session is not None and session.login == "oauth":
-        request.state.session = session.log_id
-        response = await end_oauth_session(oauth, session, sessions, settings)
-        metrics.sessions.labels(event="logout").inc()
-        audit("logout", mode="oauth", session=session.log_id)
-    elif session is not None:
-        request.state.session = session.log_id
-        try:
-            await tenant.logout(session.bearer, session.tenant_url)
-        except TenantError as exc:
-            # The BFF session ends regardless; the token lapses at its expiry if the tenant missed the logout.
-            log.info("tenant logout failed", extra={"cause": type(exc).__name__, "session": session.log_id})
-        await sessions.delete(session)
-        metrics.sessions.labels(event="logout").inc()
-        audit("logout", mode="api", session=session.log_id)
-    response.raw_headers.append(clear_session_cookie(settings))
-    return response
-
-
-@router.get(
-    "/sessions",
-    response_model=list[SessionListItem],
-    summary="The caller's live sessions",
-    responses=_SESSION_ERRORS,
-)
-async def list_sessions(session: CurrentSession, sessions: Sessions) -> list[SessionListItem]:
-    return [
-        SessionListItem(
-            id=info.id,
-            current=info.current,
-            created_at=_iso(info.created_at),
-            last_seen_at=_iso(info.last_seen_at),
-            user_agent=info.user_agent,
-            ip=info.ip,
-            login=info.login,
-        )
-        for info in await sessions.list_for(session)
-    ]
-
-
-@router.delete(
-    "/sessions/{session_id}",
-    status_code=204,
-    summary="End one of the caller's own sessions",
-    responses=documented_errors(
-        {401: "unauthenticated", 404: "not_found: not one of the caller's sessions", 503: _UPSTREAM[503]}
-    ),
-)
-async def revoke_session(
-    session_id: str, session: CurrentSession, sessions: Sessions, settings: AppSettings, metrics: AppMetrics
-) -> Response:
-    if len(session_id) > 128 or not await sessions.revoke(session, session_id):
-        raise NotFound()
-    metrics.sessions.labels(event="revoked").inc()
-    audit("session_revoked", session=session.log_id, current=session_id == session.public_id)
-    response = Response(status_code=204)
-    if session_id == session.public_id:
-        response.raw_headers.append(clear_session_cookie(settings))
-    return response
-
-
-__all__ = ["Session", "router"]
