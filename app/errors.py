@@ -14,6 +14,7 @@
     │   ├── Unauthenticated          401 unauthenticated
     │   ├── SessionExpired           401 session_expired
     │   ├── NoLoginInProgress        409 no_login_in_progress
+    │   ├── StepInProgress           409 step_in_progress
     │   ├── TokenUnavailable         403 token_unavailable (an upstream wants a token the session lacks)
     │   └── RateLimited              429 rate_limited (+ retry_after, Retry-After)
     ├── TenantError                  the CyberArk Identity tenant, seen from the tenant client
@@ -140,6 +141,14 @@ class NoLoginInProgress(RequestError):
     status = 409
     code = "no_login_in_progress"
     message = "There is no sign-in in progress; start again."
+
+
+class StepInProgress(RequestError):
+    """Another step of the same login is still running (on this replica or another)."""
+
+    status = 409
+    code = "step_in_progress"
+    message = "Another step of this sign-in is still in progress; wait for its answer."
 
 
 class TokenUnavailable(RequestError):

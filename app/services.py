@@ -96,7 +96,12 @@ class Services:
             tenant=client,
             sessions=sessions,
             logins=PreAuthStore(
-                timed, settings.signing_secrets(), login_timeout=settings.bff_login_timeout, clock=clock
+                timed,
+                settings.signing_secrets(),
+                login_timeout=settings.bff_login_timeout,
+                # A step makes two tenant calls at most (an answer, then Whoami), each in CYBERARK_TIMEOUT.
+                step_lease=2 * settings.cyberark_timeout + 5,
+                clock=clock,
             ),
             limiter=RateLimiter(timed, sessions.keyring, clock=clock),
             refresher=Refresher(

@@ -46,6 +46,11 @@ log = logging.getLogger("bff.identity.oauth")
 CLOCK_LEEWAY = 30
 #: The only signature algorithm accepted: the tenant signs id_tokens with RS256 (its JWKS holds RSA keys).
 ALGORITHMS = ["RS256"]
+#: Seconds a fetched JWKS is used at most, whatever its ``Cache-Control`` allows: a key the tenant withdrew
+#: stops validating within this.
+JWKS_MAX_AGE = 3600.0
+#: Seconds at least between two fetches that an unknown ``kid`` causes (anyone can make up a kid).
+JWKS_UNKNOWN_KID_INTERVAL = 60.0
 _FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
 
@@ -100,6 +105,7 @@ class OAuthClient:
         client_auth: Literal["basic", "post"] = "basic",
         tenant_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.tenant = tenant
         self.app_id = app_id
@@ -117,7 +123,13 @@ class OAuthClient:
         #: The user object's ``tenant``: CYBERARK_TENANT_ID when set, else the tenant URL's host.
         self.tenant_name = tenant_name or urlsplit(base).hostname or base
         self.clock = clock
+        #: Times the JWKS cache (not the tokens' own claims, which are wall-clock times).
+        self.monotonic = monotonic
         self._keys: KeySet | None = None
+        #: When the cached JWKS must be fetched again (monotonic seconds).
+        self._keys_until = 0.0
+        #: When an unknown kid last made a fetch (monotonic seconds), None before the first.
+        self._unknown_kid_fetch: float | None = None
 
     @classmethod
     def from_settings(
@@ -255,8 +267,10 @@ class OAuthClient:
     async def id_token_claims(self, id_token: str, *, nonce: str | None) -> dict[str, Any]:
         """The claims of ``id_token`` once signature, ``iss``, ``aud``, ``exp`` and ``nonce`` are checked.
 
-        The signing key is looked up by ``kid`` in the app's JWKS; a ``kid`` the cached set does not know
-        makes one fresh fetch (the tenant rotated its keys), and only then is the token refused.
+        The signing key is looked up by ``kid`` in the app's JWKS, kept as long as the answer's
+        ``Cache-Control`` allows and never longer than ``JWKS_MAX_AGE``; a ``kid`` the cached set does not
+        know makes one fresh fetch (the tenant rotated its keys), at most one every
+        ``JWKS_UNKNOWN_KID_INTERVAL``, and only then is the token refused.
         Raises TenantProtocolError for any token that does not pass.
         """
         keys = await self._key_set(refresh=False)
@@ -264,6 +278,8 @@ class OAuthClient:
             try:
                 token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
             except InvalidKeyIdError:
+                if not self._may_fetch_for_unknown_kid():
+                    raise
                 keys = await self._key_set(refresh=True)
                 token = jwt.decode(id_token, keys, algorithms=ALGORITHMS)
             options: dict[str, ClaimsOption] = {
@@ -283,8 +299,15 @@ class OAuthClient:
             raise TenantProtocolError(f"id_token refused: {type(exc).__name__}") from exc
         return dict(token.claims)
 
+    def _may_fetch_for_unknown_kid(self) -> bool:
+        now = self.monotonic()
+        if self._unknown_kid_fetch is not None and now - self._unknown_kid_fetch < JWKS_UNKNOWN_KID_INTERVAL:
+            return False
+        self._unknown_kid_fetch = now  # before the fetch: concurrent logins with made-up kids wait their turn
+        return True
+
     async def _key_set(self, *, refresh: bool) -> KeySet:
-        if self._keys is not None and not refresh:
+        if self._keys is not None and not refresh and self.monotonic() < self._keys_until:
             return self._keys
         response = await self.tenant.send(
             self.tenant.build_request("GET", self.keys_endpoint, headers={"Accept": "application/json"})
@@ -297,8 +320,25 @@ class OAuthClient:
         except (JoseError, KeyError, TypeError, ValueError) as exc:
             raise TenantProtocolError("the JWKS holds no usable key") from exc
         self._keys = keys
+        self._keys_until = self.monotonic() + _max_age(response.headers.get("cache-control"))
         log.info("jwks fetched", extra={"keys": len(keys.keys), "refresh": refresh})
         return keys
+
+
+def _max_age(cache_control: str | None) -> float:
+    """Seconds a JWKS answer may be kept by its ``Cache-Control`` (RFC 9111 §5.2.2), at most JWKS_MAX_AGE:
+    ``no-store`` or ``no-cache`` keep it for none (it is fetched again for the next token)."""
+    if cache_control is None:
+        return JWKS_MAX_AGE
+    for directive in cache_control.lower().split(","):
+        name, _, value = directive.strip().partition("=")
+        if name in ("no-store", "no-cache"):
+            return 0.0
+        if name == "max-age":
+            value = value.strip().strip('"')
+            if value.isascii() and value.isdigit():
+                return min(float(value), JWKS_MAX_AGE)
+    return JWKS_MAX_AGE
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class LoginFlow:
         count_oob: Callable[[], Awaitable[int]],
         clock: Callable[[], float] = time.time,
         before_oob: Callable[[str], Awaitable[None]] | None = None,
+        count_pin: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.tenant = tenant
         self.poll_min_interval = poll_min_interval
@@ -112,6 +113,8 @@ class LoginFlow:
         self.count_oob = count_oob
         #: Awaited with the username right before a StartOOB is sent (a per-user limit may raise there).
         self.before_oob = before_oob
+        #: Counts one PIN answer of this login, atomically, and returns the count so far (this one included).
+        self.count_pin = count_pin
 
     async def begin(self, username: str) -> tuple[AnyStep, LoginState]:
         """StartAuthentication: the first step, and the state to keep."""
@@ -189,6 +192,10 @@ class LoginFlow:
             raise InvalidRequest()
         if not secrets.compare_digest(state.ids[0].encode(), mechanism.encode()):
             raise InvalidRequest()
+        # One PIN per login reaches the tenant (a 6-digit PIN must not be guessed): a second one, after a
+        # wrong one or one whose call failed, ends the login as a wrong PIN does.
+        if self.count_pin is not None and await self.count_pin() > 1:
+            raise LoginFailed("a PIN was already answered for this login")
         outcome, state.context = await self.tenant.answer_pin(state.context, state.username, answer)
         state.last_poll_step = None
         return _federated(state, outcome)

@@ -279,23 +279,24 @@ class Proxy:
         session = await self._sessions.load(cookie, slide=True, cached=True)
         if session is None or cookie is None:
             raise Unauthenticated()
-        # API sessions have no access_expires_at: for them this is one attribute test.
-        if session.access_expires_at is not None and self._refresher is not None:
-            if self._refresher.due(session):
-                session = await self._refresher.fresh(cookie, session)
         state = scope.setdefault("state", {})
         state["session"] = session.log_id
-        if self._tenant:
-            bearer: str | None = session.bearer
-            extra = _NATIVE_CLIENT
-            base_url = session.tenant_url
-        else:
-            # Before anything is counted or read: a refusal (token_unavailable) sends nothing upstream.
-            bearer = self._credential(session)  # type: ignore[misc]
-            extra = []
-            base_url = None
+        # Counted before a token refresh: calls waiting for one (perhaps another replica's) hold their place.
         self._enter(session)
         try:
+            # API sessions have no access_expires_at: for them this is one attribute test.
+            if session.access_expires_at is not None and self._refresher is not None:
+                if self._refresher.due(session):
+                    session = await self._refresher.fresh(cookie, session)
+            if self._tenant:
+                bearer: str | None = session.bearer
+                extra = _NATIVE_CLIENT
+                base_url = session.tenant_url
+            else:
+                # Before the body is read: a refusal (token_unavailable) sends nothing upstream.
+                bearer = self._credential(session)  # type: ignore[misc]
+                extra = []
+                base_url = None
             kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
             length = content_length(lengths)
             if length is not None and length > self.max_body:

@@ -87,7 +87,7 @@ _LOGIN_ERRORS = documented_errors(
     {
         401: "login_failed: wrong answer, unknown user, locked account or expired login, all alike",
         404: _MODE_OFF,
-        409: "no_login_in_progress",
+        409: "no_login_in_progress, or step_in_progress: another step of this login is still running",
         429: "rate_limited, with retry_after and Retry-After",
         **UPSTREAM_ERRORS,
     }
@@ -116,6 +116,7 @@ class LoginDesk:
             count_oob=self._count_oob,
             clock=self.clock,
             before_oob=self._limit_oob,
+            count_pin=self._count_pin,
         )
 
     async def _count_oob(self) -> int:
@@ -123,6 +124,12 @@ class LoginDesk:
         if handle is None:
             raise NoLoginInProgress()
         return await self.logins.count_oob(handle)
+
+    async def _count_pin(self) -> int:
+        handle = self.handle
+        if handle is None:
+            raise NoLoginInProgress()
+        return await self.logins.count_pin(handle)
 
     @property
     def handle(self) -> str | None:
@@ -176,9 +183,10 @@ async def login(body: LoginRequest, response: Response, desk: Desk) -> AnyStep:
     responses=_LOGIN_ERRORS,
 )
 async def advance(body: AdvanceRequest, desk: Desk) -> Response:
-    handle, state = await _login_state(desk)
     answer = body.answer if isinstance(body, AnswerRequest) else None
-    return await _run(desk, handle, state, desk.flow.advance(state, body.mechanism, answer=answer))
+    async with desk.logins.one_step(desk.handle):
+        handle, state = await _login_state(desk)
+        return await _run(desk, handle, state, desk.flow.advance(state, body.mechanism, answer=answer))
 
 
 @_api_login_post(
@@ -189,8 +197,9 @@ async def advance(body: AdvanceRequest, desk: Desk) -> Response:
     responses=_LOGIN_ERRORS,
 )
 async def poll(desk: Desk, body: EmptyRequest | None = None) -> Response:
-    handle, state = await _login_state(desk)
-    return await _run(desk, handle, state, desk.flow.poll(state))
+    async with desk.logins.one_step(desk.handle):
+        handle, state = await _login_state(desk)
+        return await _run(desk, handle, state, desk.flow.poll(state))
 
 
 @_api_login_post(
@@ -224,6 +233,9 @@ async def _login_state(desk: LoginDesk) -> tuple[str, LoginState]:
     handle = desk.handle
     data = await desk.logins.load(handle) if handle else None
     if handle is None or data is None:
+        if handle and await desk.logins.pin_spent(handle):
+            # The login ended on its one PIN: a further step of it is that failure again, not a new start.
+            raise LoginFailed()
         raise NoLoginInProgress()
     try:
         return handle, LoginState.from_dict(data)

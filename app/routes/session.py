@@ -92,11 +92,17 @@ async def logout(
     oauth: OAuthClientOrNone,
 ) -> Response:
     response = Response(status_code=204)
-    session = await sessions.load(request.cookies.get(settings.cookie_name), slide=False)
+    cookie = request.cookies.get(settings.cookie_name)
+    session = await sessions.load(cookie, slide=False)
     if session is not None and session.login == "oauth":
         request.state.session = session.log_id
-        await revoke_tokens(oauth, session)
-        await sessions.delete(session)
+        # Ended first, then revoked: a refresh racing this logout either stored its tokens before the end
+        # (they are in what ``take`` returns) or finds the session gone and revokes its own.
+        ended = await sessions.take(cookie, session)
+        await revoke_tokens(oauth, ended)
+        if ended.bearer != session.bearer:
+            # The tokens from before that refresh: the old access token still works until it expires.
+            await revoke_tokens(oauth, session)
         if oauth is not None:  # else OAuth was turned off since: no tenant sign-out to offer
             url = oauth.end_session_url(f"{settings.bff_public_url}/")
             response = JSONResponse(LoggedOut(end_session_url=url).model_dump())

@@ -48,7 +48,7 @@ class Keyring:
         "_index_keys",
         "_index_name_keys",
         "_log_key",
-        "_name_key",
+        "_name_keys",
         "_oauth_login_keys",
         "_public_key",
     )
@@ -63,7 +63,8 @@ class Keyring:
         # One per secret, as for sealing the index: a user's index written before a rotation is still found.
         self._index_name_keys = tuple(dict.fromkeys(_derive(s, INDEX_NAME_LABEL) for s in secrets))
         self._oauth_login_keys = tuple(_derive(s, OAUTH_LOGIN_LABEL) for s in secrets)
-        self._name_key = _derive(secrets[0], USER_NAME_LABEL)
+        # One per secret too: a name written before a rotation must still lead an operator to its user.
+        self._name_keys = tuple(dict.fromkeys(_derive(s, USER_NAME_LABEL) for s in secrets))
         self._sid_key = _derive(secrets[0], ASSERTION_SID_LABEL)
 
     @property
@@ -84,9 +85,12 @@ class Keyring:
         """A short keyed hash of ``session_id`` that logs may carry instead of the id."""
         return _keyed_hash(self._log_key, session_id, 8)
 
-    def user_name(self, name: str) -> str:
-        """A keyed hash of a user name, case-insensitive: names the key that leads an operator to a user."""
-        return _keyed_hash(self._name_key, name.casefold().encode(), 16)
+    def user_names(self, name: str) -> tuple[str, ...]:
+        """Keyed hashes of a user name, case-insensitive, the current (written) one first, one per secret:
+        they name the keys that lead an operator to a user.
+        """
+        folded = name.casefold().encode()
+        return tuple(_keyed_hash(key, folded, 16) for key in self._name_keys)
 
     def assertion_sid(self, storage_key: str) -> str:
         """An upstream's ``sid`` for a session (from its storage key): the same on every call of the session,

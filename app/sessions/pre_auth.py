@@ -3,19 +3,34 @@
 Stored like a session (``l:<sha256(id)>``, AES-GCM under a key only the browser's login cookie carries), but
 never slid: the state ends ``login_timeout`` seconds after :meth:`PreAuthStore.begin` whatever happens.
 On success the caller ends it and creates a session, so the authenticated session gets a new id and key.
+
+One step at a time: :meth:`PreAuthStore.one_step` holds a lease in the store (``ls:<sha256(id)>``, ``SET NX
+PX``) for the whole of one ``/auth/advance`` or ``/auth/poll``, so a second step of the same login, on any
+replica, is refused before it reads the state or reaches the tenant. The lease is released at the end of the
+step; a replica that dies mid-step leaves it to expire (``step_lease`` seconds), and a step is cut off
+before its lease could run out under it, so two steps never overlap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from secrets import token_hex
 from typing import Any
 
-from app.errors import NoLoginInProgress
+from app.errors import NoLoginInProgress, StepInProgress, StoreUnavailable, TenantTimeout
 from app.sessions.sealed import seal, unseal
 from app.sessions.ticket import Ticket, TicketCodec
 from app.store.protocol import Store
+
+log = logging.getLogger("bff.login")
+
+#: Seconds a step's lease outlives the step's own deadline: the release, and clocks that differ a little.
+LEASE_MARGIN = 2.0
 
 
 class PreAuthStore:
@@ -34,12 +49,17 @@ class PreAuthStore:
         secrets: Sequence[bytes],
         *,
         login_timeout: float,
+        step_lease: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if login_timeout <= 0:
             raise ValueError("login_timeout must be positive")
+        if step_lease <= LEASE_MARGIN:
+            raise ValueError(f"step_lease must be longer than {LEASE_MARGIN} s")
         self.store = store
         self.login_timeout = login_timeout
+        #: Seconds one step may hold its login (longer than its tenant calls may take).
+        self.step_lease = step_lease
         self.clock = clock
         self._codec = TicketCodec(secrets, "login")
 
@@ -82,6 +102,49 @@ class PreAuthStore:
         if not await self.store.set(key, self._seal(ticket, key, state), left, only_if_exists=True):
             raise NoLoginInProgress("login state is gone")
 
+    @asynccontextmanager
+    async def one_step(self, cookie: str | None) -> AsyncIterator[None]:
+        """Run one step of the login behind ``cookie`` alone, on every replica.
+
+        Raises :class:`~app.errors.StepInProgress` when another step of it holds the lease,
+        :class:`~app.errors.NoLoginInProgress` for a missing or bad cookie, and
+        :class:`~app.errors.TenantTimeout` when the step runs out of its lease (it is cut off then: past
+        the lease another step could start, and both would reach the tenant).
+        """
+        ticket = self._live_ticket(cookie)
+        if ticket is None:
+            raise NoLoginInProgress("login state is gone")
+        key = "ls:" + ticket.storage_hash
+        owner = token_hex(16).encode()
+        if not await self.store.set_if_absent(key, owner, self.step_lease):
+            raise StepInProgress()
+        try:
+            async with asyncio.timeout(self.step_lease - LEASE_MARGIN) as deadline:
+                yield
+        except TimeoutError as exc:
+            if deadline.expired():
+                raise TenantTimeout("the login step outran its lease") from exc
+            raise
+        finally:
+            try:
+                await self.store.delete_if_equal(key, owner)
+            except StoreUnavailable:
+                # The step's own answer stands; the lease lapses by itself.
+                log.warning("could not release a login step's lease")
+
+    async def count_pin(self, cookie: str) -> int:
+        """Count one PIN answer of this (federated) login and return the count, this one included.
+
+        Kept like :meth:`count_oob`, apart from the sealed state, so a PIN whose tenant call failed or timed
+        out (the state kept as it was) still counts: one PIN per login reaches the tenant.
+        """
+        return await self._count("rl:pin-login:", cookie)
+
+    async def pin_spent(self, cookie: str) -> bool:
+        """Whether a PIN was answered for this login (which may have ended since, by that answer)."""
+        ticket = self._live_ticket(cookie)
+        return ticket is not None and await self.store.get("rl:pin-login:" + ticket.storage_hash) is not None
+
     async def count_oob(self, cookie: str) -> int:
         """Count one StartOOB of this login and return the count, this one included.
 
@@ -91,11 +154,14 @@ class PreAuthStore:
         deleted when the login ends (it expires with it), so ending a login costs no extra command.
         Raises :class:`~app.errors.NoLoginInProgress` when the login is gone.
         """
+        return await self._count("rl:oob-login:", cookie)
+
+    async def _count(self, prefix: str, cookie: str) -> int:
         ticket = self._live_ticket(cookie)
         if ticket is None:
             raise NoLoginInProgress("login state is gone")
         left = ticket.expires_at - self.clock()
-        return await self.store.incr("rl:oob-login:" + ticket.storage_hash, ttl=left)
+        return await self.store.incr(prefix + ticket.storage_hash, ttl=left)
 
     async def end(self, cookie: str | None) -> None:
         """Forget the state (a no-op for a missing or bad cookie)."""

@@ -6,12 +6,16 @@ Example::
     if refresher.due(session):                         # on the proxy path: an attribute test, nothing more
         session = await refresher.fresh(cookie, session)   # SessionExpired when the session is over
 
-One refresh per session, whichever replica and however many calls: the refresher takes a short lock in the
-store (``SET NX PX``, released only by its owner), reads the record again under it (another replica may have
-refreshed a moment ago), and only then asks the tenant. A caller that does not get the lock waits for it and
-re-reads the record. ``invalid_grant`` ends the session; without a refresh token the session ends when the
-access token does. A tenant that is down while the old token is still good does not end anything: the
-call goes on with the old token and the next one tries again.
+One refresh per session, whichever replica and however many calls: on a replica, the calls of one session
+share one attempt (the first starts it, the others await it); across replicas, that attempt takes a short
+lock in the store (``SET NX PX``, released only by its owner), reads the record again under it (another
+replica may have refreshed a moment ago), and only then asks the tenant. An attempt that does not get the
+lock waits for it, looking at the lock and the record with a growing pause (``WAIT_FIRST`` doubling up to
+``WAIT_MOST``), so a slow refresh elsewhere costs a replica a few store reads, not a stream of them per call.
+``invalid_grant`` ends the session; without a refresh token the session ends when the access token does. A
+tenant that is down while the old token is still good does not end anything: the call goes on with the old
+token and the next one tries again. Tokens a refresh obtained for a session that was ended meanwhile (a
+logout racing it) are revoked at once.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
+from typing import Literal
 
 from app.errors import SessionExpired, TenantError, TenantTimeout, TokenRejected
-from app.identity.oauth import OAuthClient
+from app.identity.oauth import OAuthClient, TokenSet
 from app.observe.logs import audit
 from app.sessions.records import Session
 from app.sessions.service import SessionService
@@ -35,8 +40,9 @@ log = logging.getLogger("bff.sessions.refresh")
 
 #: A call whose access token expires within this many seconds refreshes it first (api.md §2).
 REFRESH_AHEAD = 60.0
-#: Seconds between two looks at a lock another caller holds.
-WAIT_STEP = 0.05
+#: Seconds before the first look at a lock another replica holds; each pause doubles, up to WAIT_MOST.
+WAIT_FIRST = 0.05
+WAIT_MOST = 1.0
 
 
 class Refresher:
@@ -57,6 +63,8 @@ class Refresher:
         self.lease = lease
         self.clock = clock or sessions.clock
         self._count = count or (lambda outcome: None)
+        #: The attempt in flight on this replica, per session (its storage key), which later calls await.
+        self._attempts: dict[str, asyncio.Future[Session]] = {}
 
     def due(self, session: Session) -> bool:
         """Whether ``session`` must refresh (or end) before its bearer is used."""
@@ -65,6 +73,22 @@ class Refresher:
 
     async def fresh(self, cookie: str, session: Session) -> Session:
         """``session`` with an access token good for the call; SessionExpired when the session is over."""
+        key = session.storage_key
+        attempt = self._attempts.get(key)
+        if attempt is None:
+            attempt = asyncio.ensure_future(self._attempt(cookie, session))
+            self._attempts[key] = attempt
+            attempt.add_done_callback(lambda done: self._finished(key, done))
+        # Shielded: a browser that leaves cancels its own wait, not the attempt the others are waiting for.
+        return await asyncio.shield(attempt)
+
+    def _finished(self, key: str, attempt: asyncio.Future[Session]) -> None:
+        if self._attempts.get(key) is attempt:
+            del self._attempts[key]
+        if not attempt.cancelled():
+            attempt.exception()  # read here, so an attempt every waiter left is not reported as unhandled
+
+    async def _attempt(self, cookie: str, session: Session) -> Session:
         store = self.sessions.store
         lock = self.sessions.refresh_lock_key(session)
         give_up = time.monotonic() + self.lease + 1.0
@@ -79,9 +103,11 @@ class Refresher:
                     return await self._refresh(cookie, session)
                 finally:
                     await store.delete_if_equal(lock, owner)
-            # Another call (on this replica or another) is refreshing: wait for it, then read its result.
+            # Another replica is refreshing: wait for it, then read its result.
+            pause = WAIT_FIRST
             while True:
-                await asyncio.sleep(WAIT_STEP)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, WAIT_MOST)
                 current = await self.sessions.load(cookie, slide=False)
                 if current is None:
                     raise SessionExpired()
@@ -131,11 +157,29 @@ class Refresher:
             refresh_token=tokens.refresh_token,
         )
         if updated is None:
-            # Ended meanwhile (logout, revocation): the new tokens die with the tenant's own expiry.
+            # Ended meanwhile (a logout or revocation racing this refresh): nothing will ever use or revoke
+            # the tokens just minted but this.
+            await self._revoke(current, tokens)
             raise SessionExpired()
         self._count("succeeded")
         audit("token_refreshed", session=current.log_id, mode="oauth")
         return updated
+
+    async def _revoke(self, session: Session, tokens: TokenSet) -> None:
+        """Best effort, each token on its own: one that fails lapses at its own expiry."""
+        assert self.oauth is not None  # noqa: S101 - only a refresh made these tokens
+        minted: list[tuple[str | None, Literal["refresh_token", "access_token"]]] = [
+            (tokens.refresh_token, "refresh_token"),
+            (tokens.access_token, "access_token"),
+        ]
+        for token, hint in minted:
+            if token is None:
+                continue
+            try:
+                await self.oauth.revoke(token, hint)
+            except TenantError as exc:
+                log.info("revoking a refresh's tokens failed", extra={"error": exc.code, "hint": hint})
+        audit("refreshed_tokens_revoked", session=session.log_id, reason="session ended during the refresh")
 
     def _usable(self, session: Session) -> bool:
         expires = session.access_expires_at

@@ -1,42 +1,32 @@
-"""Sessions: create, load (one store round trip), end, list and revoke a user's sessions.
+"""Sessions: create, load (one store round trip), refresh tokens of, and end a session's record.
 
 Layout in the store (relative to the prefix):
 
 - ``s:<sha256(id)>``      the record, AES-GCM under the session's own key (only its cookie has it), TTL =
                           min(idle timeout, time left before the absolute expiry).
-- ``u:<keyed hash(user id)>`` the user's index: a hash of public id -> listing entry, AES-GCM under a server
-                          key (HKDF of the session secrets), living at least as long as the user's newest
-                          session. Its name is a keyed BLAKE2b (:meth:`Keyring.index_names`), so a copy of
-                          the store and a known user id say nothing; after a secret rotation the index named
-                          under an older secret is still read (and expires once no one writes it).
-- ``n:<keyed hash(name)>`` a user name (case-insensitive: the tenant's, and the one typed at login) -> the
-                          user id, sealed like the index, living as long as the user's newest session: how an
-                          operator's ``python -m app.admin sessions revoke --user NAME`` finds the index.
+- ``u:...``, ``n:...``    the user's index and the names that lead to it (:mod:`app.sessions.user_index`).
 
-Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). The
-index may briefly list a session whose record is gone (expired or ended by another writer); listing and
-every login (:meth:`SessionService.create`) prune such entries, so the only cost is a stale line nobody
-sees, and a login also ends the user's oldest sessions beyond ``max_per_user`` (two logins at the same
-instant may each leave one more, until the next login). A read is a GET (and PTTL, pipelined), never a
-write: the idle timer is pushed forward (PEXPIRE) only once its slack is used up (:func:`idle_slack`), and
-``last_seen_at`` only when the stored one is over ``LAST_SEEN_INTERVAL`` old (record + index entry), so the
-listing is accurate to that interval.
+Record and index are separate keys written one after the other (no MULTI, no hash tag: Cluster-ready). Every
+login (:meth:`SessionService.create`) prunes the index's dead lines and ends the user's oldest sessions
+beyond ``max_per_user`` (two logins at the same instant may each leave one more, until the next login). A
+read is a GET (and PTTL, pipelined), never a write: the idle timer is pushed forward (PEXPIRE) only once its
+slack is used up (:func:`idle_slack`), and ``last_seen_at`` only when the stored one is over
+``LAST_SEEN_INTERVAL`` old (record + index entry), so the listing is accurate to that interval.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 from app.errors import StoreUnavailable
 from app.sessions.keyring import Keyring
-from app.sessions.records import IndexEntry, Record, Session, SessionInfo
+from app.sessions.records import Record, Session, SessionInfo
 from app.sessions.sealed import seal, unseal
 from app.sessions.ticket import Ticket, TicketCodec
+from app.sessions.user_index import UserIndex
 from app.settings import Settings
 from app.store.protocol import Store
 
@@ -54,6 +44,8 @@ DEFAULT_MAX_PER_USER = 32
 
 #: Seconds a record's TTL may reach past its absolute expiry before a read cuts it back (clock skew).
 _TTL_TOLERANCE = 1.0
+#: An index key as :meth:`SessionService.reference` writes it (``u:`` and a keyed hash).
+_INDEX_KEY = re.compile(r"u:[0-9a-f]{32}")
 
 
 def idle_slack(idle_timeout: float) -> float:
@@ -64,20 +56,6 @@ def idle_slack(idle_timeout: float) -> float:
     (30.0, 36.0, 15.0)
     """
     return min(max(30.0, 0.02 * idle_timeout), idle_timeout / 4)
-
-
-_PUBLIC_ID = re.compile(r"[0-9a-f]{32}")
-_INDEX_KEY = re.compile(r"u:[0-9a-f]{32}")
-
-
-@dataclass
-class _IndexView:
-    """A user's index as read (every name of it), with its dead lines already deleted."""
-
-    #: public id -> entry, for sessions whose record still exists.
-    live: dict[str, IndexEntry] = field(default_factory=dict)
-    #: public id -> the index keys holding a line for it (several only across a secret rotation).
-    where: dict[str, list[str]] = field(default_factory=dict)
 
 
 class SessionService:
@@ -111,6 +89,11 @@ class SessionService:
         self.clock = clock
         self.slack = idle_slack(idle_timeout)
         self.keyring = Keyring(secrets)
+        #: The user's index of sessions and the names that lead to it.
+        self.index = UserIndex(store, self.keyring, max_lifetime=max_lifetime, clock=clock)
+        #: Records this replica is recording ``last_seen_at`` of now: the session's other calls meanwhile
+        #: leave it to that one (theirs would fail the compare-and-set anyway, a round trip each).
+        self._touching: set[str] = set()
         self._codec = TicketCodec(secrets, "session")
 
     @classmethod
@@ -127,8 +110,8 @@ class SessionService:
         )
 
     def index_key(self, user_id: str) -> str:
-        """The store key of ``user_id``'s session index, the one written now (see the module docstring)."""
-        return "u:" + self.keyring.index_names(user_id)[0]
+        """The store key of ``user_id``'s session index, the one written now."""
+        return self.index.key(user_id)
 
     # Public API ------------------------------------------------------------------------------------
 
@@ -176,12 +159,11 @@ class SessionService:
         key = RECORD_KEYS + ticket.storage_hash
         ttl = min(self.idle_timeout, ticket.expires_at - now)
         # The index grows only here: drop its dead lines, and make room for this session under the cap.
-        await self._end_oldest(await self._read_index(user["id"]), keep=self.max_per_user - 1)
+        await self.index.end_oldest(await self.index.read(user["id"]), keep=self.max_per_user - 1)
         await self.store.set(key, self._seal_record(ticket, key, record), ttl)
         # The newest session lives longest, so this keeps the index alive for all of the user's sessions.
-        await self._write_index(record, key, min_ttl=self.max_lifetime)
-        for name in {n.casefold() for n in (user.get("username"), login_name) if n}:
-            await self._write_name(name, user["id"])
+        await self.index.add(record, key, min_ttl=self.max_lifetime)
+        await self.index.add_names((user.get("username"), login_name), user["id"])
         session = self._session(ticket, key, record, idle_expires_at=now + ttl)
         log.info("session created", extra={"session": session.log_id})
         return self._codec.dump(ticket), session
@@ -212,9 +194,12 @@ class SessionService:
         remaining = left if ttl_left is None else min(ttl_left, left)
         if slide:
             target = min(self.idle_timeout, left)
-            if now - record.last_seen_at >= LAST_SEEN_INTERVAL:
+            if (
+                now - record.last_seen_at >= LAST_SEEN_INTERVAL
+                and key not in self._touching
+                and await self._touch(ticket, key, blob, record, now, ttl=target)
+            ):
                 # Rewriting the record sets its TTL too: no separate slide.
-                await self._touch(ticket, key, record, now, ttl=target)
                 remaining = target
             elif ttl_left is None or ttl_left < target - self.slack or ttl_left > target + _TTL_TOLERANCE:
                 # Coalesced: the slack is used up (or the TTL reaches past the absolute expiry, which only a
@@ -227,32 +212,43 @@ class SessionService:
     async def delete(self, session: Session) -> None:
         """End ``session``: its record and its index entry."""
         await self.store.delete(session.storage_key)
-        for index in self._index_keys(session.user["id"]):
-            await self.store.hdel(index, session.public_id)
+        await self.index.remove(session.user["id"], session.public_id)
         log.info("session ended", extra={"session": session.log_id})
+
+    async def take(self, cookie: str | None, session: Session) -> Session:
+        """End ``session`` (as :meth:`delete`) and return it as its record stood when it ended.
+
+        A token refresh may have stored new tokens since ``session`` was read: what is returned carries
+        them, so a logout can revoke the tokens the session really held. The record is deleted only while it
+        still holds what was read (compare-and-delete); a refresh that comes later finds no record and
+        revokes what it got itself.
+        """
+        ticket = self._codec.load(cookie)
+        ended = session
+        if ticket is not None and "s:" + ticket.storage_hash == session.storage_key:
+            key = session.storage_key
+            for _ in range(3):  # a record rewritten between the read and the delete is read again
+                blob = await self.store.get(key)
+                if blob is None:
+                    break
+                plain = unseal([ticket.key], blob, self._aad(key))
+                record = None if plain is None else Record.decode(plain)
+                if await self.store.delete_if_equal(key, blob):
+                    if record is not None:
+                        ended = self._session(ticket, key, record, idle_expires_at=session.idle_expires_at)
+                    break
+        await self.delete(session)
+        return ended
 
     async def list_for(self, session: Session) -> list[SessionInfo]:
         """The live sessions of ``session``'s user, oldest first, the caller's own flagged ``current``."""
-        view = await self._read_index(session.user["id"])
-        infos: list[SessionInfo] = []
-        for public_id, entry in view.live.items():
-            current = public_id == session.public_id
-            infos.append(
-                SessionInfo(
-                    id=public_id,
-                    current=current,
-                    created_at=entry.created_at,
-                    last_seen_at=session.last_seen_at if current else entry.last_seen_at,
-                    user_agent=entry.user_agent,
-                    ip=entry.ip,
-                    login=entry.login,
-                )
-            )
-        return sorted(infos, key=lambda info: (info.created_at, info.id))
+        return await self.index.listing(
+            session.user["id"], current=session.public_id, current_seen=session.last_seen_at
+        )
 
     async def revoke(self, session: Session, public_id: str) -> bool:
         """End one of the caller's own user's sessions by public id; ``False`` when it is not one of them."""
-        return await self._end_listed(self._index_keys(session.user["id"]), public_id)
+        return await self.index.end_listed(session.user["id"], public_id)
 
     def reference(self, session: Session) -> str:
         """A reference that lets :meth:`end_referenced` end ``session`` later, without its cookie.
@@ -260,31 +256,14 @@ class SessionService:
         Keyed names only (the public id and the user's index names, as the store already holds them): it
         leads to the session's index line, which leads to the record; it opens nothing and proves nothing.
         """
-        return "/".join((session.public_id, *self._index_keys(session.user["id"])))
+        return "/".join((session.public_id, *self.index.keys(session.user["id"])))
 
     async def end_referenced(self, reference: str) -> bool:
         """End the session :meth:`reference` named; ``False`` when it has ended already (or is not one)."""
         public_id, *indexes = reference.split("/")
         if not indexes or not all(_INDEX_KEY.fullmatch(index) for index in indexes):
             return False
-        return await self._end_listed(indexes, public_id)
-
-    async def _end_listed(self, indexes: list[str], public_id: str) -> bool:
-        """End the session listed as ``public_id`` in one of ``indexes``; ``True`` when its record existed."""
-        if not _PUBLIC_ID.fullmatch(public_id):
-            return False
-        entry: IndexEntry | None = None
-        for index in indexes:
-            blob = await self.store.hget(index, public_id)
-            if blob is not None:
-                entry = self._open_index(index, public_id, blob)
-                break
-        else:
-            return False
-        existed = entry is not None and await self.store.delete(entry.ref)
-        for index in indexes:
-            await self.store.hdel(index, public_id)
-        return existed
+        return await self.index.end_listed_in(indexes, public_id)
 
     @staticmethod
     def refresh_lock_key(session: Session) -> str:
@@ -317,108 +296,7 @@ class SessionService:
             return None
         return self._session(ticket, key, record, idle_expires_at=now + ttl)
 
-    # Operators (python -m app.admin) ---------------------------------------------------------------
-
-    async def sessions_of_user(self, name: str) -> list[SessionInfo]:
-        """The live sessions of the user called ``name`` (user name, any case, or tenant user id)."""
-        now = self.clock()
-        infos: list[SessionInfo] = []
-        seen: set[str] = set()  # after a secret rotation one session may be listed under two index names
-        for index in await self._indexes_named(name):
-            entries = await self._entries(index)
-            alive = await self.store.exists_many([entry.ref for _, entry in entries])
-            for (public_id, entry), exists in zip(entries, alive, strict=True):
-                if exists and entry.expires_at > now and public_id not in seen:
-                    seen.add(public_id)
-                    infos.append(
-                        SessionInfo(
-                            public_id, False, entry.created_at, entry.last_seen_at, entry.user_agent, entry.ip
-                        )
-                    )
-        return sorted(infos, key=lambda info: (info.created_at, info.id))
-
-    async def revoke_user(self, name: str) -> int:
-        """End every session of the user called ``name`` on every replica; how many records were deleted."""
-        count = 0
-        for index in await self._indexes_named(name):
-            entries = await self._entries(index)
-            for _, entry in entries:
-                count += await self.store.delete(entry.ref)
-            if entries:
-                await self.store.hdel(index, *(public_id for public_id, _ in entries))
-        return count
-
-    async def _indexes_named(self, name: str) -> list[str]:
-        """The index keys ``name`` leads to: as a tenant user id, and through the user name's alias."""
-        user_ids = {name}
-        key = "n:" + self.keyring.user_name(name)
-        # Every user who signed in under this name (a federated login may type one name and end as another
-        # user): revoking them all is the safe side of an ambiguous name.
-        for user_field, blob in (await self.store.hgetall(key)).items():
-            plain = unseal(self.keyring.index_keys, blob, self._aad(f"{key}/{user_field}"))
-            try:
-                user_ids.add(str(json.loads(plain or b"")["id"]))
-            except (ValueError, KeyError, TypeError):
-                log.warning("unreadable user name entry")
-        return sorted({index for user_id in user_ids for index in self._index_keys(user_id)})
-
-    async def _entries(self, index: str) -> list[tuple[str, IndexEntry]]:
-        entries = []
-        for public_id, blob in (await self.store.hgetall(index)).items():
-            entry = self._open_index(index, public_id, blob)
-            if entry is not None:
-                entries.append((public_id, entry))
-        return entries
-
-    async def _write_name(self, name: str, user_id: str) -> None:
-        """Add ``user_id`` to the users ``name`` leads to (one field per user, named by a keyed hash)."""
-        key = "n:" + self.keyring.user_name(name)
-        user_field = self.keyring.user_name(user_id)
-        plain = json.dumps({"v": 1, "id": user_id}).encode()
-        blob = seal(self.keyring.index_keys[0], plain, self._aad(f"{key}/{user_field}"))
-        await self.store.hset(key, user_field, blob, min_ttl=self.max_lifetime)
-
     # Internals -------------------------------------------------------------------------------------
-
-    def _index_keys(self, user_id: str) -> list[str]:
-        return ["u:" + name for name in self.keyring.index_names(user_id)]
-
-    async def _read_index(self, user_id: str) -> _IndexView:
-        """The user's live index entries; lines of sessions that are gone are deleted on the way."""
-        now = self.clock()
-        view = _IndexView()
-        gone: dict[str, list[str]] = {}  # index key -> public ids to delete there
-        for index in self._index_keys(user_id):  # the current name first: its line of a session is newest
-            for public_id, blob in (await self.store.hgetall(index)).items():
-                entry = self._open_index(index, public_id, blob)
-                if entry is None or entry.expires_at <= now:
-                    gone.setdefault(index, []).append(public_id)
-                    continue
-                view.where.setdefault(public_id, []).append(index)
-                view.live.setdefault(public_id, entry)
-        candidates = list(view.live.items())
-        alive = await self.store.exists_many([entry.ref for _, entry in candidates])
-        for (public_id, _), exists in zip(candidates, alive, strict=True):
-            if not exists:
-                del view.live[public_id]
-                for index in view.where.pop(public_id):
-                    gone.setdefault(index, []).append(public_id)
-        for index, public_ids in gone.items():
-            await self.store.hdel(index, *public_ids)
-        return view
-
-    async def _end_oldest(self, view: _IndexView, *, keep: int) -> None:
-        """End the oldest of ``view``'s live sessions until ``keep`` are left: record and index lines."""
-        excess = len(view.live) - keep
-        if excess <= 0:
-            return
-        oldest = sorted(view.live.items(), key=lambda item: (item[1].created_at, item[0]))[:excess]
-        for public_id, entry in oldest:
-            await self.store.delete(entry.ref)
-            for index in view.where[public_id]:
-                await self.store.hdel(index, public_id)
-        # No id to name them by (the index holds none); the count says the cap was met.
-        log.info("sessions ended past the per-user cap", extra={"count": excess})
 
     def _aad(self, key: str) -> bytes:
         return (self.store.prefix + key).encode()
@@ -426,36 +304,28 @@ class SessionService:
     def _seal_record(self, ticket: Ticket, key: str, record: Record) -> bytes:
         return seal(ticket.key, record.encode(), self._aad(key))
 
-    def _index_aad(self, index: str, public_id: str) -> bytes:
-        return self._aad(index) + b"\x00" + public_id.encode()
+    async def _touch(
+        self, ticket: Ticket, key: str, read: bytes, record: Record, now: float, *, ttl: float
+    ) -> bool:
+        """Record ``last_seen_at``, over the very record that was ``read`` (compare-and-set).
 
-    def _open_index(self, index: str, public_id: str, blob: bytes) -> IndexEntry | None:
-        plain = unseal(self.keyring.index_keys, blob, self._index_aad(index, public_id))
-        return None if plain is None else IndexEntry.decode(plain)
-
-    async def _write_index(self, record: Record, key: str, *, min_ttl: float) -> None:
-        index = self.index_key(record.user["id"])
-        entry = IndexEntry(
-            ref=key,
-            created_at=record.created_at,
-            last_seen_at=record.last_seen_at,
-            expires_at=record.expires_at,
-            user_agent=record.user_agent,
-            ip=record.ip,
-            login=record.login,
-        )
-        blob = seal(self.keyring.index_keys[0], entry.encode(), self._index_aad(index, record.public_id))
-        await self.store.hset(index, record.public_id, blob, min_ttl=min_ttl)
-
-    async def _touch(self, ticket: Ticket, key: str, record: Record, now: float, *, ttl: float) -> None:
-        """Record ``last_seen_at`` (best effort: the read already succeeded, the request need not fail)."""
+        A touch never writes token fields: it rewrites the whole sealed record, so a plain write would put
+        back the tokens it read, over a refresh another replica stored meanwhile (the refresh token it
+        carried is spent, and the next refresh would end the session). ``False`` when the record changed or
+        ended since the read, and nothing was written; a store failure is logged, not raised (the read
+        already succeeded, the request need not fail).
+        """
         record.last_seen_at = now
+        self._touching.add(key)
         try:
-            # XX: a session ended since the read must not be brought back by this write.
-            if await self.store.set(key, self._seal_record(ticket, key, record), ttl, only_if_exists=True):
-                await self._write_index(record, key, min_ttl=ticket.expires_at - now)
+            if not await self.store.replace_if_equal(key, read, self._seal_record(ticket, key, record), ttl):
+                return False
+            await self.index.add(record, key, min_ttl=ticket.expires_at - now)
         except StoreUnavailable:
             log.warning("could not record last_seen_at", extra={"session": self.keyring.log_id(ticket.id)})
+        finally:
+            self._touching.discard(key)
+        return True
 
     def _session(self, ticket: Ticket, key: str, record: Record, *, idle_expires_at: float) -> Session:
         return Session(

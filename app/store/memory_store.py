@@ -93,6 +93,15 @@ class MemoryStore:
         self._wrote()
         return True
 
+    async def replace_if_equal(self, key: str, expected: bytes, value: bytes, ttl: float) -> bool:
+        # No await between the comparison and the write: no other task can come in between.
+        found = self._string(key)
+        if found is None or found[1] != expected:
+            return False
+        self._data[self.prefix + key] = _Entry(bytes(value), self._clock() + ttl)
+        self._wrote()
+        return True
+
     async def delete(self, key: str) -> bool:
         existed = self._live(key) is not None
         self._data.pop(self.prefix + key, None)

@@ -47,6 +47,11 @@ class Store(Protocol):
         """Remove the key; ``True`` when it existed."""
         ...
 
+    async def replace_if_equal(self, key: str, expected: bytes, value: bytes, ttl: float) -> bool:
+        """Store ``value`` for ``ttl`` seconds only while the key still holds ``expected`` (compare-and-set);
+        ``False`` when it holds anything else or nothing."""
+        ...
+
     async def exists_many(self, keys: Sequence[str]) -> list[bool]:
         """Whether each key exists (one round trip, no multi-key command)."""
         ...

@@ -1,7 +1,8 @@
 """The Redis store (redis-py asyncio, hiredis parser when installed): standalone, sentinel or cluster client.
 
-Every command goes to ONE key, and the two compound operations (hash field + expiry, counter + expiry) are
-single-key Lua scripts, so nothing here needs MULTI or a cross-slot command; see :mod:`app.store.protocol`.
+Every command goes to ONE key, and the compound operations (hash field + expiry, counter + expiry, the
+compare-and-set and compare-and-delete) are single-key Lua scripts, so nothing here needs MULTI or a
+cross-slot command; see :mod:`app.store.protocol`.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ return count
 _DELETE_IF_EQUAL = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+# Compare-and-set: write a value only over the very one the writer read (a record another writer changed
+# meanwhile, or ended, is left as it is).
+_REPLACE_IF_EQUAL = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
 end
 return 0
 """
@@ -104,6 +116,7 @@ class RedisStore:
         self._hset_script = client.register_script(_HSET_MIN_TTL)
         self._incr_script = client.register_script(_INCR_WINDOW)
         self._delete_if_equal_script = client.register_script(_DELETE_IF_EQUAL)
+        self._replace_if_equal_script = client.register_script(_REPLACE_IF_EQUAL)
         self._direct = (
             None if isinstance(client, RedisCluster) else DirectConnections(client.connection_pool, keep=64)
         )
@@ -214,6 +227,11 @@ class RedisStore:
         with self._changing(key):
             return bool(await self._call(self._client.delete(self.prefix + key)))
 
+    async def replace_if_equal(self, key: str, expected: bytes, value: bytes, ttl: float) -> bool:
+        with self._changing(key):
+            script = self._replace_if_equal_script
+            return bool(await self._call(script(keys=[self.prefix + key], args=[expected, value, _ms(ttl)])))
+
     @contextlib.contextmanager
     def _changing(self, key: str) -> Iterator[None]:
         """Around a write of ``key``: this replica's copy is forgotten before, and again after (a read that
@@ -258,7 +276,9 @@ class RedisStore:
         return bool(await self._call(self._client.set(self.prefix + key, value, px=_ms(ttl), nx=True)))
 
     async def delete_if_equal(self, key: str, value: bytes) -> bool:
-        return bool(await self._call(self._delete_if_equal_script(keys=[self.prefix + key], args=[value])))
+        with self._changing(key):
+            script = self._delete_if_equal_script
+            return bool(await self._call(script(keys=[self.prefix + key], args=[value])))
 
     async def ping(self) -> None:
         if isinstance(self._client, RedisCluster):

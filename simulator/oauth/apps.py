@@ -36,6 +36,7 @@ _FIELDS = {
     "rotate_refresh_tokens",
     "client_credentials",
     "issuer",
+    "jwks_cache_control",
 }
 
 
@@ -58,6 +59,8 @@ class OAuthApp:
     client_credentials: bool = False
     #: None: ``{scheme}://{Host}/{app_id}/`` of the request that asked for the token.
     issuer: str | None = None
+    #: The ``Cache-Control`` the JWKS is served with (none when None), e.g. ``"public, max-age=300"``.
+    jwks_cache_control: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def known_scope(self, name: str) -> bool:
@@ -153,6 +156,11 @@ def parse_oauth_app(raw: object) -> OAuthApp:
     issuer = raw.get("issuer")
     if issuer is not None and (not isinstance(issuer, str) or _origin(issuer) is None):
         raise _fail(who, "issuer must be an absolute http(s) URI")
+    cache_control = raw.get("jwks_cache_control")
+    if cache_control is not None and (
+        not isinstance(cache_control, str) or not cache_control.isascii() or not cache_control.isprintable()
+    ):
+        raise _fail(who, "jwks_cache_control must be a header value (printable ASCII)")
     return OAuthApp(
         app_id=who,
         client_id=_string(raw, "client_id", who),
@@ -167,6 +175,7 @@ def parse_oauth_app(raw: object) -> OAuthApp:
         rotate_refresh_tokens=_flag(raw, "rotate_refresh_tokens", who, True),
         client_credentials=_flag(raw, "client_credentials", who, False),
         issuer=issuer,
+        jwks_cache_control=cache_control,
         raw=dict(raw),
     )
 

@@ -329,10 +329,12 @@ for _method in ("GET", "POST"):
 async def keys(app_id: str, request: Request) -> Response:
     oauth = oauth_of(request)
     with oauth.sim.lock:
-        if oauth.app(app_id) is None:
+        app = oauth.app(app_id)
+        if app is None:
             return html_not_found()
         jwks = oauth.keys(app_id).jwks(oauth.sim.now())
-    return JSONResponse(jwks)
+    headers = {} if app.jwks_cache_control is None else {"Cache-Control": app.jwks_cache_control}
+    return JSONResponse(jwks, headers=headers)
 
 
 @router.get("/{app_id}/.well-known/openid-configuration")

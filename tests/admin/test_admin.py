@@ -112,6 +112,23 @@ async def test_a_federated_user_is_found_by_the_name_typed(
         assert (await browser.get("/auth/session")).status_code == 401
 
 
+async def test_revoke_during_a_secret_rotation_reaches_sessions_made_under_the_old_secret(
+    make_bff: BffFactory, sim: Sim, redis_url: str, tmp_path: Path
+) -> None:
+    # The session was made while the old secret was the only one; the operator's configuration already
+    # lists the new one first (BFF_SESSION_SECRETS=new,old): the name must still lead to the session.
+    new_secret = "rotated-secret-" + "n" * 32
+    async with client(make_bff()) as browser:
+        await login_password(browser, "alice@example.com")
+        rotated = {"BFF_REDIS_URL": redis_url, "BFF_SESSION_SECRETS": f"{new_secret},{SECRET}"}
+        listed = admin(tmp_path, "sessions", "list", "--user", "ALICE@example.com", **rotated)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines()[-1] == "1"
+        revoked = admin(tmp_path, "sessions", "revoke", "--user", "alice@example.com", **rotated)
+        assert (revoked.returncode, revoked.stdout) == (0, "1\n"), revoked.stderr
+        assert (await browser.get("/auth/session")).status_code == 401
+
+
 def test_an_unknown_user_is_zero(redis_url: str, tmp_path: Path) -> None:
     for action in ("list", "revoke"):
         result = admin(tmp_path, "sessions", action, "--user", "nobody@example.com", BFF_REDIS_URL=redis_url)

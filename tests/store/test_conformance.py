@@ -66,6 +66,19 @@ async def test_store_ttl_expires_and_expire_slides(harness: Harness) -> None:
     assert await store.expire("gone", 5) is False
 
 
+async def test_replace_if_equal_writes_only_over_the_value_read(harness: Harness) -> None:
+    store = harness.store
+    assert await store.replace_if_equal("k", b"old", b"new", 60) is False  # nothing there: nothing made
+    assert await store.get("k") is None
+    await store.set("k", b"old", 60)
+    assert await store.replace_if_equal("k", b"other", b"new", 60) is False
+    assert await store.get("k") == b"old"
+    assert await store.replace_if_equal("k", b"old", b"new", 30) is True
+    assert await store.get("k") == b"new"
+    ttl = await store.ttl("k")
+    assert ttl is not None and 0 < ttl <= 30
+
+
 async def test_store_exists_many(harness: Harness) -> None:
     store = harness.store
     await store.set("a", b"1", 60)
@@ -565,8 +578,8 @@ async def test_a_name_leads_to_every_user_who_signed_in_under_it(
     await sessions.create(bearer="a", user=alice, user_agent="UA", ip="10.0.0.1")
     await sessions.create(bearer="b", user=bob, user_agent="UA", ip="10.0.0.2", login_name=alice["username"])
     _, kept = await sessions.create(bearer="c", user=carol, user_agent="UA", ip="10.0.0.3")
-    assert len(await sessions.sessions_of_user(alice["username"].upper())) == 2
-    assert await sessions.revoke_user(alice["username"]) == 2
-    assert await sessions.sessions_of_user(alice["username"]) == []
-    assert await sessions.sessions_of_user(bob["id"]) == []
-    assert [info.id for info in await sessions.sessions_of_user(carol["username"])] == [kept.public_id]
+    assert len(await sessions.index.sessions_of_user(alice["username"].upper())) == 2
+    assert await sessions.index.revoke_user(alice["username"]) == 2
+    assert await sessions.index.sessions_of_user(alice["username"]) == []
+    assert await sessions.index.sessions_of_user(bob["id"]) == []
+    assert [info.id for info in await sessions.index.sessions_of_user(carol["username"])] == [kept.public_id]

@@ -133,6 +133,12 @@ async def test_load_is_one_round_trip_and_writes_only_when_the_slack_is_used_up(
     assert await measure(slide=True) == (1, {"get": 1, "pttl": 1})
     # Once a minute at most, a sliding read also records last_seen_at (record + index entry; it slides too).
     clock.advance(LAST_SEEN_INTERVAL + 1)
-    # (The index entry's script reads the index's PTTL itself: the second pttl.)
-    assert await measure(slide=True) == (3, {"get": 1, "pttl": 2, "set": 1, "evalsha": 1, "hset": 1})
+    # The record is rewritten by a compare-and-set script (its GET is the second get), the index entry by a
+    # script that reads the index's PTTL itself (the second pttl). Each script is loaded into Redis once
+    # per process: that happens here, before the count.
+    await counted_store.replace_if_equal("warm-up", b"", b"", 1)
+    assert await measure(slide=True) == (
+        3,
+        {"get": 2, "pttl": 2, "set": 1, "evalsha": 2, "hset": 1},
+    )
     assert await measure(slide=True) == (1, {"get": 1, "pttl": 1})

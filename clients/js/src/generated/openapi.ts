@@ -495,7 +495,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -640,7 +640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -820,8 +820,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description rate_limited, with retry_after and Retry-After */
-            429: {
+            /** @description store_unavailable, with Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -909,7 +909,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description no_login_in_progress */
+            /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
             409: {
                 headers: {
                     [name: string]: unknown;
