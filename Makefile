@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 SIM_PORT ?= 9001
 
-.PHONY: venv shipped-venv run sim test lint fmt unit bench peers image lock base-digest clean js js-types
+.PHONY: venv shipped-venv run sim test lint fmt unit bench peers image lock base-digest clean js js-types k8s-check
 IMAGE ?= cyberark-bff:latest
 
 $(RUN_STAMP): pyproject.toml requirements.lock
@@ -121,6 +121,12 @@ image:
 lock: venv
 	$(PY) -m uv pip compile pyproject.toml --quiet --universal --python-version 3.11 --generate-hashes \
 		$(if $(UPGRADE),--upgrade) --custom-compile-command "make lock" --output-file requirements.lock
+
+## make k8s-check OVERLAY=deploy/kubernetes/overlays/<yours>: what the overlay still lacks (secret.env and its
+## values) before `kubectl apply -k`, said plainly.
+OVERLAY ?= deploy/kubernetes/overlays/example
+k8s-check:
+	./scripts/k8s-check.sh $(OVERLAY)
 
 ## make base-digest: pin the Dockerfile's base image to the digest its tag has now (needs registry access).
 base-digest:

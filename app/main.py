@@ -39,11 +39,12 @@ from app.observe.metrics_listener import MetricsListener
 from app.proxy.forward import Guard, Proxy
 from app.proxy.mount import Mounted, ProxyFirstFastAPI, dispatcher
 from app.proxy.target import upstream_target
-from app.routes import jwks, login, ops, session
+from app.routes import jwks, login, openapi, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.routes.static import SpaFiles
-from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
+from app.security.cors import Cors, other_site_origins
+from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware, guarded
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.static_headers import StaticHeaders
 from app.services import Services
@@ -137,10 +138,22 @@ def create_app(
                 tracing.shutdown()
 
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
+    # CORS only when origins are listed: without any, a same-origin app pays nothing for it, and the guards
+    # already refuse any foreign origin's preflight (403 origin).
+    # The upstreams' prefixes are answered like /api's, preflights included.
+    cors = Cors(allowed_origins, guarded_path=_guarded_with(mounted)) if allowed_origins else None
+    for origin in other_site_origins(allowed_origins, settings.bff_public_url):
+        log.warning(
+            "BFF_ALLOWED_ORIGINS lists an origin of another site than BFF_PUBLIC_URL: the SameSite=Strict "
+            "session cookie is not sent from there, so its calls have no session",
+            extra={"origin": origin},
+        )
     app = ProxyFirstFastAPI(
         api=api,
         proxy=proxy,
         upstreams=mounted,
+        cors=cors,
+        preflight=None if cors is None else AccessMiddleware(cors.preflight, metrics=metrics),
         title="CyberArk Identity BFF",
         version="0.1.0",
         summary="Runs CyberArk Identity logins server-side; proxies allow-listed calls with the user's token",
@@ -161,6 +174,7 @@ def create_app(
         app.include_router(routes.router)
     if assertion_keys is not None:
         app.include_router(jwks.jwks_router(assertion_keys.jwks()))
+    openapi.install(app, settings)
     if settings.bff_static_dir is not None:
         spa = SpaFiles(directory=settings.bff_static_dir, html=True)
         app.mount("/", StaticHeaders(spa), name="static")
@@ -174,6 +188,19 @@ def create_app(
 
         app.add_middleware(TracingMiddleware, tracing=tracing)
     return app
+
+
+def _guarded_with(upstreams: list[Mounted]) -> Callable[[str], bool]:
+    """``/auth`` and ``/api`` (:func:`guarded`), and each upstream's prefix (case-insensitive, as guarded)."""
+    if not upstreams:
+        return guarded
+    prefixes = tuple(upstream.prefix.lower() for upstream in upstreams)
+
+    def guarded_path(path: str) -> bool:
+        text = "/" + path.lstrip("/").lower()
+        return guarded(path) or any(text == p or text.startswith(p + "/") for p in prefixes)
+
+    return guarded_path
 
 
 def _upstream_proxies(

@@ -138,7 +138,14 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
         "Browser-facing security",
         {
             "bff_allowed_origins": Doc(
-                "comma-separated origins, besides the BFF's own, allowed to call `/auth` and `/api`",
+                "comma-separated origins (`scheme://host[:port]`) of the **same site** as the BFF,"
+                " besides its own, that may call `/auth` and `/api` with credentials: the BFF answers"
+                " their CORS preflights and puts `Access-Control-Allow-Origin: <that origin>` (never"
+                " `*`), `-Allow-Credentials`, `-Expose-Headers: Retry-After, X-Request-ID` and"
+                " `Vary: Origin` on every answer to them, errors included; an OAuth `return_to` may be"
+                " a URL on one of them. An origin of another site than `BFF_PUBLIC_URL` is a start-up"
+                " warning (the `SameSite=Strict` cookie is not sent from there)."
+                ' See "Same origin or split origins"',
                 default="none (same origin only)",
                 example="https://app.example.com",
             ),

@@ -266,7 +266,8 @@ function showChoice(current, challenge) {
     list.appendChild(item);
   }
   $("choice").hidden = false;
-  say("Choose how to verify.");
+  // The legend already says "Choose how to verify": the status line says where the login stands.
+  say(challenge.count > 1 ? `Step ${challenge.index + 1} of ${challenge.count}.` : "", true);
   const first = list.querySelector("button");
   if (first) {
     first.focus();
@@ -366,9 +367,26 @@ function showPending(current, pending) {
     }
     field.hidden = false;
   }
-  $("demo-approve-command").textContent =
-    `curl -X POST http://127.0.0.1:9001/_sim/oob/${$("username").value.trim() || "USER"}/approve`;
+  showDemoApprove($("username").value.trim() || "USER");
   say(hasNumber ? `Waiting for approval. Tap ${pending.number} on your device.` : "Waiting for approval.", true);
+}
+
+// `make run` names its simulator in a header (X-BFF-Dev-Simulator) of the BFF's answers; read once from
+// GET /auth/options (any BFF has it, no session needed). Elsewhere the hint names no port.
+let simulatorUrl;
+
+async function showDemoApprove(username) {
+  if (simulatorUrl === undefined) {
+    simulatorUrl = null;
+    try {
+      const answer = await fetch("/auth/options", { cache: "no-store" });
+      simulatorUrl = answer.headers.get("X-BFF-Dev-Simulator");
+      await answer.text(); // read to its end: an answer left unread stays open
+    } catch {
+      simulatorUrl = null;
+    }
+  }
+  $("demo-approve-command").textContent = `curl -X POST ${simulatorUrl || "SIMULATOR_URL"}/_sim/oob/${username}/approve`;
 }
 
 function submitCode(event) {

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import quote_plus, urlencode, urlsplit
+from urllib.parse import quote_plus, urlencode
 
 import httpx
 from joserfc import jwt
@@ -35,6 +35,7 @@ from joserfc.jwt import ClaimsOption
 
 from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
+from app.identity.hosts import tenant_host
 from app.identity.results import opt_seconds
 
 if TYPE_CHECKING:
@@ -120,8 +121,8 @@ class OAuthClient:
         self.keys_endpoint = f"{base}/OAuth2/Keys/{app_id}"
         self.revoke_endpoint = f"{base}/OAuth2/Revoke/{app_id}"
         self.end_session_endpoint = f"{base}/OAuth2/EndSession/{app_id}"
-        #: The user object's ``tenant``: CYBERARK_TENANT_ID when set, else the tenant URL's host.
-        self.tenant_name = tenant_name or urlsplit(base).hostname or base
+        #: The user object's ``tenant``: the tenant URL's host (and port), as for every login kind.
+        self.tenant_name = tenant_name or tenant_host(base)
         self.clock = clock
         #: Times the JWKS cache (not the tokens' own claims, which are wall-clock times).
         self.monotonic = monotonic
@@ -148,7 +149,6 @@ class OAuthClient:
             client_id=settings.cyberark_oauth_client_id,
             client_secret=secret.get_secret_value(),
             client_auth=settings.cyberark_oauth_client_auth,
-            tenant_name=settings.cyberark_tenant_id,
             clock=clock,
         )
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from app.errors import InvalidRequest, LoginFailed, RateLimited, TenantProtocolError
 from app.identity.client import TenantClient
+from app.identity.hosts import tenant_host
 from app.identity.models import (
     FederatedRedirect,
     LoggedIn,
@@ -231,7 +232,9 @@ def _authenticated(outcome: LoggedIn) -> Advanced:
         username=user.username,
         display_name=user.display_name,
         email=user.email,
-        tenant=user.tenant,
+        # The host the session's bearer calls go to, as for an OAuth session; not the tenant's own words
+        # (a pod name for one login, a customer id for a federated one).
+        tenant=tenant_host(outcome.base_url) if outcome.base_url else user.tenant,
     )
     return Advanced(step=AuthenticatedStep(user=view), logged_in=outcome)
 

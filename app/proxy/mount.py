@@ -14,6 +14,10 @@ proxied call skips FastAPI's routing, dependency injection and Starlette's error
 on the hot path they cost more CPU than the call itself, and every extra coroutine layer is paid again on
 each resume (each Redis and tenant round trip). Everything else goes to FastAPI and its own middleware.
 An upstream's calls take the very same ``api`` stack as /api's, so whatever wraps /api wraps them too.
+
+With ``cors`` (origins listed in ``BFF_ALLOWED_ORIGINS``), the front door also speaks CORS for every route:
+a preflight goes to ``preflight`` (its answer in the access log), and the answer to a listed origin passes
+through ``cors.sender``. It adds no coroutine layer: a same-origin call costs one scan of its headers.
 """
 
 from __future__ import annotations
@@ -25,12 +29,15 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.proxy.inbound import is_api_path
+from app.security.cors import Cors
 
 if TYPE_CHECKING:
     from app.proxy.forward import Proxy
 
 #: The access log's and metrics' route label for every proxied call (bounded: never the raw path).
 ROUTE_LABEL = "/api/{path}"
+#: The route label of every CORS preflight, whatever its path.
+PREFLIGHT_LABEL = "preflight"
 #: Where the mount leaves the proxy that serves an upstream's call (absent: the tenant's).
 PROXY_KEY = "bff_proxy"
 
@@ -73,7 +80,14 @@ class ProxyFirstFastAPI(FastAPI):
     """A FastAPI app whose /api/* (and upstreams' prefixes) are served by ``api``, outside the router."""
 
     def __init__(
-        self, *args: Any, api: ASGIApp, proxy: Proxy, upstreams: Sequence[Mounted] = (), **kwargs: Any
+        self,
+        *args: Any,
+        api: ASGIApp,
+        proxy: Proxy,
+        upstreams: Sequence[Mounted] = (),
+        cors: Cors | None = None,
+        preflight: ASGIApp | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.api = api
@@ -81,9 +95,20 @@ class ProxyFirstFastAPI(FastAPI):
         self.proxy = proxy
         #: The upstreams' proxies at their prefixes, served by the same ``api``.
         self.upstreams = tuple(upstreams)
+        self.cors = cors
+        self.preflight = preflight
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            cors = self.cors
+            if cors is not None:
+                if scope["method"] == "OPTIONS" and cors.is_preflight(scope):
+                    scope["bff_route"] = PREFLIGHT_LABEL
+                    await (self.preflight or cors.preflight)(scope, receive, send)
+                    return
+                origin = cors.listed(scope["headers"])
+                if origin is not None:
+                    send = cors.sender(send, origin)
             path = scope["path"]
             if is_api_path(path):
                 scope["bff_route"] = ROUTE_LABEL
@@ -91,7 +116,7 @@ class ProxyFirstFastAPI(FastAPI):
                 return
             for upstream in self.upstreams:
                 # The decoded path picks the upstream (as the router would); its proxy then insists that the
-                # raw bytes say the same prefix, as /api's does.
+                # raw bytes say the same prefix, as /api's does. CORS (above) is the same as /api's.
                 if path.startswith(upstream.under) or path == upstream.prefix:
                     scope["bff_route"] = upstream.route
                     scope["bff_upstream"] = upstream.name

@@ -21,11 +21,12 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel
 
 from app.errors import InvalidRequest, NotFound, RateLimited, TenantError
-from app.login.oauth import LoginError, OAuthLoginFlow, local_return_to
+from app.login.oauth import LoginError, OAuthLoginFlow
 from app.login.promotion import FinishedLogin, held_session, promote
 from app.observe.logs import audit
 from app.routes.deps import AppMetrics, AppSettings, ClientIP, Limiter, OAuthFlowOrNone, Sessions
 from app.routes.responses import NoStoreRoute, documented_errors
+from app.routes.return_to import checked_return_to, login_error_url
 from app.security.client_ip import limit_key
 from app.security.cookies import clear_oauth_login_cookie, oauth_login_cookie, session_cookie
 
@@ -79,7 +80,7 @@ def _redirect(url: str) -> RedirectResponse:
     summary="Start an OAuth login: 302 to the tenant's authorize page (a navigation, not a fetch)",
     responses=documented_errors(
         {
-            400: "invalid_request: return_to is not a local path",
+            400: "invalid_request: return_to is not a local path or a URL on a listed origin",
             404: "not_found: the oauth login mode is off",
             503: "store_unavailable, with Retry-After",
         }
@@ -88,7 +89,11 @@ def _redirect(url: str) -> RedirectResponse:
 async def oauth_login(
     request: Request, flow: Flow, settings: AppSettings, sessions: Sessions, metrics: AppMetrics
 ) -> Response:
-    return_to = local_return_to(_single(request, "return_to"))
+    return_to = checked_return_to(
+        _single(request, "return_to"),
+        origins=settings.bff_allowed_origins,
+        allow_http=not settings.bff_cookie_secure,
+    )
     # This same-site navigation brings the Strict session cookie; the callback (a redirect from the tenant's
     # site) will not: the session held now is remembered, sealed in the login cookie, to end at success.
     previous = await held_session(sessions, request.cookies.get(settings.cookie_name))
@@ -116,10 +121,11 @@ async def oauth_callback(
     metrics: AppMetrics,
     ip: ClientIP,
 ) -> Response:
-    def failed(code: LoginError, reason: str) -> Response:
+    def failed(code: LoginError, reason: str, return_to: str = "/") -> Response:
         metrics.logins.labels(mode="oauth", outcome=_OUTCOMES.get(code, "failed")).inc()
         audit("login_failed", mode="oauth", reason=reason)
-        response = _redirect(f"/?login_error={code}")
+        # On the origin the login would have ended on: an SPA of another origin shows its own error.
+        response = _redirect(login_error_url(return_to, code))
         response.raw_headers.append(clear_oauth_login_cookie(settings))
         return response
 
@@ -130,26 +136,27 @@ async def oauth_callback(
     pending = flow.open(request.cookies.get(settings.oauth_cookie_name))
     if pending is None:
         return failed("state_mismatch", "no live login cookie")
+    back = pending.return_to
     if not pending.state_matches(state):
-        return failed("state_mismatch", "state differs")
+        return failed("state_mismatch", "state differs", back)
     if not await flow.spend(pending):
-        return failed("state_mismatch", "state already used")
+        return failed("state_mismatch", "state already used", back)
     if error is not None:
         # Only the tenant's error code is a known word; its error_description is never read.
-        return failed("access_denied" if error == "access_denied" else "login_failed", "tenant error")
+        return failed("access_denied" if error == "access_denied" else "login_failed", "tenant error", back)
     if not code:
-        return failed("login_failed", "no code")
+        return failed("login_failed", "no code", back)
     try:
         # The same bucket as /auth/login: one client IP's attempts that reach the tenant, whichever mode.
         await limiter.hit("login-ip", limit_key(ip), settings.ip_rate_limit)
     except RateLimited:
         audit("rate_limited", by="bff", scope="login-ip", mode="oauth")
-        return failed("rate_limited", "rate limited")
+        return failed("rate_limited", "rate limited", back)
     try:
         done = await flow.finish(pending, code)
     except TenantError as exc:
         log.info("oauth login refused", extra={"error": exc.code, "cause": str(exc)[:120]})
-        return failed("login_failed", exc.code)
+        return failed("login_failed", exc.code, back)
 
     tokens = done.tokens
     finished = FinishedLogin(

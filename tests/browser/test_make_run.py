@@ -23,9 +23,10 @@ from tests.support.ports import free_port
 class MakeRun:
     """`make run` in its own process group, with the banner it printed."""
 
-    def __init__(self, port: int, sim_port: int, log: Path) -> None:
+    def __init__(self, port: int, sim_port: int, log: Path, env: dict[str, str] | None = None) -> None:
         self.sim_url = f"http://127.0.0.1:{sim_port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "CYBERARK_"))}
+        outer = {k: v for k, v in os.environ.items() if not k.startswith(("BFF_", "CYBERARK_"))}
+        env = {**outer, **(env or {})}
         self.log = log
         self._out = log.open("wb")
         self.proc = subprocess.Popen(

@@ -6,7 +6,8 @@ Example::
     [r["metadata"]["name"] for r in resources if r["kind"] == "ConfigMap"]   # ["cyberark-bff-<hash>"]
 
 The subset the manifests use, with kustomize's semantics: ``resources`` (files, and folders holding a
-kustomization.yaml), ``namespace``, ``labels`` (``pairs``, ``includeTemplates``, ``includeSelectors``),
+kustomization.yaml), ``components`` (``kind: Component`` folders of resources and labels),
+``namespace``, ``labels`` (``pairs``, ``includeTemplates``, ``includeSelectors``),
 ``images``, ``patches`` (strategic merge from a file: maps merged, lists of named items merged by ``name``,
 other lists replaced), ``configMapGenerator`` and ``secretGenerator`` (``envs``, ``literals``, ``files``,
 ``behavior``, ``type``) with a content-hash name suffix and the references to them rewritten. The suffix is
@@ -31,6 +32,7 @@ KNOWN_FIELDS = {
     "apiVersion",
     "kind",
     "resources",
+    "components",
     "namespace",
     "labels",
     "images",
@@ -79,6 +81,8 @@ def _render(folder: Path) -> list[Resource]:
             resources.extend(_render(target))
         else:
             resources.extend(doc for doc in yaml.safe_load_all(target.read_text()) if doc)
+    for entry in spec.get("components", []):
+        _apply_component(_inside(folder, entry), resources)
     for kind, key in (("ConfigMap", "configMapGenerator"), ("Secret", "secretGenerator")):
         for generator in spec.get(key, []):
             _generate(folder, kind, generator, resources)
@@ -99,6 +103,21 @@ def _render(folder: Path) -> list[Resource]:
     for image in spec.get("images", []):
         _set_image(resources, image)
     return resources
+
+
+def _apply_component(folder: Path, resources: list[Resource]) -> None:
+    """A ``kind: Component`` folder: its resources join the parent's, and its labels apply to them all."""
+    spec: dict[str, Any] = yaml.safe_load((folder / "kustomization.yaml").read_text()) or {}
+    if spec.get("kind") != "Component" or spec.get("apiVersion") != "kustomize.config.k8s.io/v1alpha1":
+        raise KustomizeError(f"{folder}: a component needs kind: Component (apiVersion v1alpha1)")
+    unknown = set(spec) - {"apiVersion", "kind", "resources", "labels"}
+    if unknown:
+        raise KustomizeError(f"{folder}: component fields not implemented here: {sorted(unknown)}")
+    for entry in spec.get("resources", []):
+        target = _inside(folder, entry)
+        resources.extend(doc for doc in yaml.safe_load_all(target.read_text()) if doc)
+    for labels in spec.get("labels", []):
+        _label(resources, labels)
 
 
 def _inside(folder: Path, relative: str) -> Path:

@@ -18,10 +18,27 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.observe.metrics import Metrics
+from tests.deploy.conftest import EXAMPLE
 from tests.deploy.dockerfile import ROOT
-from tests.deploy.kustomize import Resource
+from tests.deploy.kustomize import Resource, build
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "cyberark-bff.json"
+
+
+@pytest.fixture(scope="module")
+def rendered(tree: Path) -> list[Resource]:
+    """The example overlay with the monitoring component turned on, as its comment says to."""
+    kustomization = tree / EXAMPLE / "kustomization.yaml"
+    text = kustomization.read_text()
+    turned_on = text.replace("# components:\n#   - ../../monitoring", "components:\n  - ../../monitoring")
+    assert turned_on != text, "the example overlay no longer offers the monitoring component"
+    kustomization.write_text(turned_on)
+    try:
+        return build(tree / EXAMPLE)
+    finally:
+        kustomization.write_text(text)
+
+
 #: Labels Prometheus adds to every series of a target (the ServiceMonitor's jobLabel sets ``job``).
 TARGET_LABELS = {"job", "namespace", "instance", "pod", "service", "endpoint", "container"}
 #: Series that come from elsewhere: Prometheus itself (``up``) and kube-state-metrics (readiness).

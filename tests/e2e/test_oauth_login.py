@@ -97,7 +97,7 @@ async def test_the_whole_login_call_and_logout(
     assert state.status_code == 200, state.text
     assert state.json()["login"] == "oauth"
     user = state.json()["user"]
-    assert user["username"] == ALICE and user["id"] and user["tenant"] == "127.0.0.1"
+    assert user["username"] == ALICE and user["id"] and user["tenant"] == urlsplit(sim.url).netloc
     assert user["email"] and user["display_name"]
     listed = (await browser.get(f"{bff.url}/auth/sessions")).json()
     assert [(item["login"], item["current"]) for item in listed] == [("oauth", True)]

@@ -4,6 +4,42 @@
  */
 
 export interface paths {
+    "/api/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Forward an allow-listed call to the tenant with the session's token
+         * @description `{path}` is the tenant's path (it may hold slashes). The tenant's status, body and end-to-end headers come back as they are, less cookies and hop-by-hop headers.
+         */
+        get: operations["proxy_get"];
+        /**
+         * Forward an allow-listed call to the tenant with the session's token
+         * @description `{path}` is the tenant's path (it may hold slashes). The tenant's status, body and end-to-end headers come back as they are, less cookies and hop-by-hop headers.
+         */
+        put: operations["proxy_put"];
+        /**
+         * Forward an allow-listed call to the tenant with the session's token
+         * @description `{path}` is the tenant's path (it may hold slashes). The tenant's status, body and end-to-end headers come back as they are, less cookies and hop-by-hop headers.
+         */
+        post: operations["proxy_post"];
+        /**
+         * Forward an allow-listed call to the tenant with the session's token
+         * @description `{path}` is the tenant's path (it may hold slashes). The tenant's status, body and end-to-end headers come back as they are, less cookies and hop-by-hop headers.
+         */
+        delete: operations["proxy_delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Forward an allow-listed call to the tenant with the session's token
+         * @description `{path}` is the tenant's path (it may hold slashes). The tenant's status, body and end-to-end headers come back as they are, less cookies and hop-by-hop headers.
+         */
+        patch: operations["proxy_patch"];
+        trace?: never;
+    };
     "/auth/advance": {
         parameters: {
             query?: never;
@@ -292,13 +328,17 @@ export interface components {
          * @description Every error answer's JSON, e.g. ``{"error": "rate_limited", "message": "...", "retry_after": 30}``.
          */
         ErrorBody: {
-            /** Error */
-            error: string;
+            error: components["schemas"]["ErrorCode"];
             /** Message */
             message: string;
             /** Retry After */
             retry_after?: number | null;
         };
+        /**
+         * @description The `error` field of every error answer (README, 'Error answers').
+         * @enum {string}
+         */
+        ErrorCode: "body_too_large" | "csrf" | "headers_too_large" | "internal_error" | "invalid_request" | "login_failed" | "method_not_allowed" | "no_login_in_progress" | "not_allowed" | "not_found" | "origin" | "rate_limited" | "request_timeout" | "session_expired" | "step_in_progress" | "store_unavailable" | "unauthenticated" | "upstream_protocol_error" | "upstream_timeout" | "upstream_unavailable";
         /** LoggedOut */
         LoggedOut: {
             /** End Session Url */
@@ -448,17 +488,817 @@ export interface components {
         };
     };
     responses: never;
-    parameters: never;
+    parameters: {
+        /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+        XCsrf: "1";
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    advance_auth_advance_post: {
+    proxy_get: {
         parameters: {
             query?: never;
             header?: never;
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the tenant's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a request framed both ways or whose body differs from its length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated (no live session) or session_expired (the tenant refused the token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "session_expired" | "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_allowed: no BFF_PROXY_ALLOW rule matches the method and path */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_allowed" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: more than BFF_PROXY_MAX_IN_FLIGHT calls of one session at once */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    proxy_put: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description the tenant's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a request framed both ways or whose body differs from its length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated (no live session) or session_expired (the tenant refused the token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "session_expired" | "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_allowed: no BFF_PROXY_ALLOW rule matches the method and path */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "not_allowed" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: more than BFF_PROXY_MAX_IN_FLIGHT calls of one session at once */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    proxy_post: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description the tenant's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a request framed both ways or whose body differs from its length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated (no live session) or session_expired (the tenant refused the token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "session_expired" | "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_allowed: no BFF_PROXY_ALLOW rule matches the method and path */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "not_allowed" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: more than BFF_PROXY_MAX_IN_FLIGHT calls of one session at once */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    proxy_delete: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description the tenant's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a request framed both ways or whose body differs from its length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated (no live session) or session_expired (the tenant refused the token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "session_expired" | "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_allowed: no BFF_PROXY_ALLOW rule matches the method and path */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "not_allowed" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: more than BFF_PROXY_MAX_IN_FLIGHT calls of one session at once */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    proxy_patch: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": unknown;
+            };
+        };
+        responses: {
+            /** @description the tenant's answer */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description invalid_request: a request framed both ways or whose body differs from its length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description unauthenticated (no live session) or session_expired (the tenant refused the token) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "session_expired" | "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_allowed: no BFF_PROXY_ALLOW rule matches the method and path */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "not_allowed" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description rate_limited: more than BFF_PROXY_MAX_IN_FLIGHT calls of one session at once */
+            429: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_unavailable */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description store_unavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description upstream_timeout */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    advance_auth_advance_post: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -477,13 +1317,40 @@ export interface operations {
                     "application/json": components["schemas"]["ChallengeStep"] | components["schemas"]["PendingStep"] | components["schemas"]["RedirectStep"] | components["schemas"]["AuthenticatedStep"];
                 };
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description login_failed: wrong answer, unknown user, locked account or expired login, all alike */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "login_failed";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not_found: the api login mode is off (BFF_LOGIN_MODES without api) */
@@ -492,7 +1359,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
@@ -501,16 +1383,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "no_login_in_progress" | "step_in_progress";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description rate_limited, with retry_after and Retry-After */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_unavailable or upstream_protocol_error */
@@ -519,16 +1433,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_protocol_error" | "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_timeout */
@@ -537,16 +1459,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -554,7 +1470,10 @@ export interface operations {
     cancel_auth_cancel_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -571,31 +1490,90 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description not_found: the api login mode is off (BFF_LOGIN_MODES without api) */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -603,7 +1581,10 @@ export interface operations {
     login_auth_login_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -622,13 +1603,40 @@ export interface operations {
                     "application/json": components["schemas"]["ChallengeStep"] | components["schemas"]["PendingStep"] | components["schemas"]["RedirectStep"] | components["schemas"]["AuthenticatedStep"];
                 };
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description login_failed: wrong answer, unknown user, locked account or expired login, all alike */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "login_failed";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not_found: the api login mode is off (BFF_LOGIN_MODES without api) */
@@ -637,7 +1645,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
@@ -646,16 +1669,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "no_login_in_progress" | "step_in_progress";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description rate_limited, with retry_after and Retry-After */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_unavailable or upstream_protocol_error */
@@ -664,16 +1719,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_protocol_error" | "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_timeout */
@@ -682,16 +1745,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -699,7 +1756,10 @@ export interface operations {
     logout_auth_logout_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -721,22 +1781,78 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -750,12 +1866,25 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description a redirect: the browser follows it (a navigation, not a fetch call) */
             302: {
                 headers: {
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
             };
             /** @description not_found: the oauth login mode is off */
             404: {
@@ -763,25 +1892,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -795,20 +1935,36 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description a redirect: the browser follows it (a navigation, not a fetch call) */
             302: {
                 headers: {
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description invalid_request: return_to is not a local path */
+            /** @description invalid_request: return_to is not a local path or a URL on a listed origin */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "origin";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not_found: the oauth login mode is off */
@@ -817,25 +1973,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -858,13 +2025,28 @@ export interface operations {
                     "application/json": components["schemas"]["LoginOptions"];
                 };
             };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
+            /** @description origin */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -872,7 +2054,10 @@ export interface operations {
     poll_auth_poll_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -891,13 +2076,40 @@ export interface operations {
                     "application/json": components["schemas"]["ChallengeStep"] | components["schemas"]["PendingStep"] | components["schemas"]["RedirectStep"] | components["schemas"]["AuthenticatedStep"];
                 };
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description login_failed: wrong answer, unknown user, locked account or expired login, all alike */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "login_failed";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not_found: the api login mode is off (BFF_LOGIN_MODES without api) */
@@ -906,7 +2118,22 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description no_login_in_progress, or step_in_progress: another step of this login is still running */
@@ -915,16 +2142,48 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "no_login_in_progress" | "step_in_progress";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description rate_limited, with retry_after and Retry-After */
             429: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "rate_limited";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_unavailable or upstream_protocol_error */
@@ -933,16 +2192,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_protocol_error" | "upstream_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description upstream_timeout */
@@ -951,16 +2218,10 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "upstream_timeout";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -986,31 +2247,66 @@ export interface operations {
                     "application/json": components["schemas"]["SessionState"];
                 };
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1036,31 +2332,66 @@ export interface operations {
                     "application/json": components["schemas"]["SessionListItem"][];
                 };
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "origin";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1071,7 +2402,10 @@ export interface operations {
                 /** @description extend the idle timer (default true) */
                 slide?: boolean;
             };
-            header?: never;
+            header: {
+                /** @description Must be exactly `1` on every /auth and /api call that is not GET or HEAD. */
+                "X-CSRF": components["parameters"]["XCsrf"];
+            };
             path: {
                 session_id: string;
             };
@@ -1086,13 +2420,40 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description invalid_request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "invalid_request";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description unauthenticated */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "unauthenticated";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description csrf, origin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "csrf" | "origin";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description not_found: not one of the caller's sessions */
@@ -1101,25 +2462,60 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "not_found";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description request_timeout */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "request_timeout";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description body_too_large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "body_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description store_unavailable, with Retry-After */
             503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description csrf, origin, body_too_large, invalid_request, ... */
-            "4XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "store_unavailable";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1144,6 +2540,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     metrics_metrics_get: {
@@ -1161,6 +2569,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
+                };
             };
         };
     };
@@ -1180,6 +2600,18 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description headers_too_large */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        error?: "headers_too_large";
+                    } & components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Service Unavailable */
