@@ -15,6 +15,7 @@
     │   ├── SessionExpired           401 session_expired
     │   ├── NoLoginInProgress        409 no_login_in_progress
     │   ├── StepInProgress           409 step_in_progress
+    │   ├── TokenUnavailable         403 token_unavailable (an upstream wants a token the session lacks)
     │   └── RateLimited              429 rate_limited (+ retry_after, Retry-After)
     ├── TenantError                  the CyberArk Identity tenant, seen from the tenant client
     │   ├── LoginFailed              401 login_failed (every cause looks the same)
@@ -23,6 +24,9 @@
     │   ├── TenantUnavailable        502 upstream_unavailable
     │   ├── TenantTimeout            504 upstream_timeout
     │   └── TenantProtocolError      502 upstream_protocol_error (HTML, garbage, missing fields)
+    ├── UpstreamError                one of the team's own APIs behind the BFF (api.md §7)
+    │   ├── UpstreamUnavailable      502 upstream_unavailable
+    │   └── UpstreamTimeout          504 upstream_timeout
     └── StoreUnavailable             503 store_unavailable (+ Retry-After)
 
 Foreign errors (httpx, redis) are translated at the boundary into the most specific of these with
@@ -147,6 +151,14 @@ class StepInProgress(RequestError):
     message = "Another step of this sign-in is still in progress; wait for its answer."
 
 
+class TokenUnavailable(RequestError):
+    """An upstream takes the session's OAuth access token, and this session (an API login) has none."""
+
+    status = 403
+    code = "token_unavailable"
+    message = "This service needs a session signed in with OAuth."
+
+
 class _RetryAfter(BFFError):
     """429 with the whole seconds to wait, in the body (``retry_after``) and in ``Retry-After``."""
 
@@ -216,6 +228,26 @@ class TenantProtocolError(TenantError):
     status = 502
     code = "upstream_protocol_error"
     message = "The identity service gave an answer the BFF does not understand."
+
+
+class UpstreamError(BFFError):
+    """One of the team's own APIs (an upstream of ``BFF_UPSTREAMS``) failed; never the tenant."""
+
+    status = 502
+    code = "upstream_unavailable"
+    message = "The service cannot be reached."
+
+
+class UpstreamUnavailable(UpstreamError):
+    status = 502
+    code = "upstream_unavailable"
+    message = "The service cannot be reached."
+
+
+class UpstreamTimeout(UpstreamError):
+    status = 504
+    code = "upstream_timeout"
+    message = "The service did not answer in time."
 
 
 class StoreUnavailable(BFFError):

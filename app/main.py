@@ -36,19 +36,23 @@ from app.observe.access import AccessMiddleware
 from app.observe.logs import configure_logging
 from app.observe.metrics import Metrics
 from app.observe.metrics_listener import MetricsListener
-from app.proxy.forward import Proxy
-from app.proxy.mount import ProxyFirstFastAPI
-from app.routes import login, openapi, ops, session
+from app.proxy.forward import Guard, Proxy
+from app.proxy.mount import Mounted, ProxyFirstFastAPI, dispatcher
+from app.proxy.target import upstream_target
+from app.routes import jwks, login, openapi, ops, session
 from app.routes import oauth as oauth_routes
 from app.routes.responses import error_response
 from app.routes.static import SpaFiles
 from app.security.cors import Cors, other_site_origins
-from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware
+from app.security.csrf import CsrfOriginCheck, CsrfOriginMiddleware, guarded
 from app.security.limits import HeaderBudget, RequestLimitsMiddleware
 from app.security.static_headers import StaticHeaders
 from app.services import Services
+from app.sessions.keyring import Keyring
 from app.settings import Settings
 from app.store.protocol import Store
+from app.upstreams.assertions import AssertionKeys, AssertionSigner
+from app.upstreams.credentials import credential_for
 from app.variable_names import warn_unknown_variables
 
 log = logging.getLogger("bff")
@@ -79,7 +83,11 @@ def create_app(
     # order the middleware below runs them in for every other route), inside the access log and tracing.
     guards = (HeaderBudget().refusal, CsrfOriginCheck(allowed_origins).refusal)
     proxy = Proxy(settings, metrics, guards=guards)
-    api: ASGIApp = AccessMiddleware(proxy.handle, metrics=metrics)
+    # Each upstream of BFF_UPSTREAMS: a proxy of the same class behind the same guards and the same stack.
+    assertion_keys = AssertionKeys.from_settings(settings) if settings.assertion_upstreams else None
+    upstreams = _upstream_proxies(settings, metrics, guards, assertion_keys, clock)
+    mounted = [Mounted(upstream) for upstream in upstreams]
+    api: ASGIApp = AccessMiddleware(dispatcher(proxy, mounted), metrics=metrics)
     if tracing is not None:
         from app.observe.tracing import TracingMiddleware
 
@@ -93,6 +101,12 @@ def create_app(
         app.state.services = services
         upstream = None if trace is None else TracedUpstream(Upstream.from_settings(settings), trace)
         await proxy.open(services.sessions, upstream, refresher=services.refresher)
+        for upstream_proxy in upstreams:
+            target = upstream_proxy.target
+            traced = None
+            if trace is not None:
+                traced = TracedUpstream(target.open_client(), trace, route=target.route, name=target.name)
+            await upstream_proxy.open(services.sessions, traced, refresher=services.refresher)
         listener = None
         if settings.bff_metrics_port is not None:
             listener = MetricsListener(metrics, settings.bff_metrics_port)
@@ -104,6 +118,7 @@ def create_app(
                 "tenant": settings.tenant_url,
                 "store": "redis" if settings.bff_redis_url else "memory",
                 "login_modes": ",".join(settings.bff_login_modes),
+                "upstreams": ",".join(config.name for config in settings.bff_upstreams) or None,
             },
         )
         tune_collector()
@@ -116,6 +131,8 @@ def create_app(
             if listener is not None:
                 await listener.aclose()
             await proxy.aclose()
+            for upstream_proxy in upstreams:
+                await upstream_proxy.aclose()
             await services.aclose()
             if tracing is not None:
                 tracing.shutdown()
@@ -123,7 +140,8 @@ def create_app(
     # /api/* goes to `api`, ahead of FastAPI's middleware and routing; the rest to the routers below.
     # CORS only when origins are listed: without any, a same-origin app pays nothing for it, and the guards
     # already refuse any foreign origin's preflight (403 origin).
-    cors = Cors(allowed_origins) if allowed_origins else None
+    # The upstreams' prefixes are answered like /api's, preflights included.
+    cors = Cors(allowed_origins, guarded_path=_guarded_with(mounted)) if allowed_origins else None
     for origin in other_site_origins(allowed_origins, settings.bff_public_url):
         log.warning(
             "BFF_ALLOWED_ORIGINS lists an origin of another site than BFF_PUBLIC_URL: the SameSite=Strict "
@@ -133,6 +151,7 @@ def create_app(
     app = ProxyFirstFastAPI(
         api=api,
         proxy=proxy,
+        upstreams=mounted,
         cors=cors,
         preflight=None if cors is None else AccessMiddleware(cors.preflight, metrics=metrics),
         title="CyberArk Identity BFF",
@@ -153,6 +172,8 @@ def create_app(
         app.include_router(ops.metrics_router)
     for routes in (login, session, oauth_routes):
         app.include_router(routes.router)
+    if assertion_keys is not None:
+        app.include_router(jwks.jwks_router(assertion_keys.jwks()))
     openapi.install(app, settings)
     if settings.bff_static_dir is not None:
         spa = SpaFiles(directory=settings.bff_static_dir, html=True)
@@ -167,6 +188,39 @@ def create_app(
 
         app.add_middleware(TracingMiddleware, tracing=tracing)
     return app
+
+
+def _guarded_with(upstreams: list[Mounted]) -> Callable[[str], bool]:
+    """``/auth`` and ``/api`` (:func:`guarded`), and each upstream's prefix (case-insensitive, as guarded)."""
+    if not upstreams:
+        return guarded
+    prefixes = tuple(upstream.prefix.lower() for upstream in upstreams)
+
+    def guarded_path(path: str) -> bool:
+        text = "/" + path.lstrip("/").lower()
+        return guarded(path) or any(text == p or text.startswith(p + "/") for p in prefixes)
+
+    return guarded_path
+
+
+def _upstream_proxies(
+    settings: Settings,
+    metrics: Metrics,
+    guards: tuple[Guard, ...],
+    keys: AssertionKeys | None,
+    clock: Callable[[], float],
+) -> list[Proxy]:
+    """A proxy per upstream of ``BFF_UPSTREAMS``, each with its credential (an assertion signer its own)."""
+    sid = Keyring(settings.signing_secrets()).assertion_sid if keys is not None else None
+    proxies = []
+    for config in settings.bff_upstreams:
+        signer = None
+        if config.mode == "assertion" and keys is not None and sid is not None:
+            issuer = settings.bff_public_url or ""  # required with assertion upstreams (settings)
+            signer = AssertionSigner(keys, issuer=issuer, audience=config.audience, sid=sid, clock=clock)
+        target = upstream_target(config, settings, credential_for(config.mode, signer))
+        proxies.append(Proxy(settings, metrics, target=target, guards=guards))
+    return proxies
 
 
 def _install_error_handlers(app: FastAPI, metrics: Metrics) -> None:

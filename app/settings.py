@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import ipaddress
+import json
 import logging
 import re
 import secrets
@@ -32,6 +33,7 @@ from pydantic_settings import (
 
 from app.secret_files import FileVariables, Unreadable
 from app.security.allowlist import parse_rules
+from app.upstreams.config import UpstreamConfig, parse_upstreams
 
 log = logging.getLogger("bff.settings")
 
@@ -136,6 +138,11 @@ class Settings(BaseSettings):
     cyberark_oauth_client_secret: SecretStr | None = None
     cyberark_oauth_scope: str = "openid profile"
     cyberark_oauth_client_auth: Literal["basic", "post"] = "basic"
+
+    #: The team's own APIs behind the BFF (api.md §7): a JSON list, or ``BFF_UPSTREAMS_FILE``.
+    bff_upstreams: Annotated[tuple[UpstreamConfig, ...], NoDecode] = ()
+    #: PEM private keys for identity assertions: the first signs, all are published at the JWKS.
+    bff_assertion_keys: SecretStr | None = None
 
     # Operations: metrics listener, build identity, tracing. ---------------------------------------------
     #: ``/metrics`` on its own listener at this port, and not on the main one.
@@ -268,6 +275,26 @@ class Settings(BaseSettings):
         RateLimit.parse(value)
         return value
 
+    @field_validator("bff_upstreams", mode="before")
+    @classmethod
+    def _upstreams(cls, value: object) -> object:
+        if isinstance(value, list):  # given as objects (tests, create_app callers): checked the same way
+            value = json.dumps(value)
+        if isinstance(value, str):
+            return parse_upstreams(value) if value.strip() else ()
+        return value
+
+    @field_validator("bff_assertion_keys")
+    @classmethod
+    def _assertion_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None  # empty means unset, as for every variable
+        # Here, not at the top: the key parser loads cryptography, which the settings need only for this.
+        from app.upstreams.keys import parse_private_keys
+
+        parse_private_keys(value.get_secret_value())
+        return value
+
     @field_validator("bff_proxy_allow")
     @classmethod
     def _proxy_allow(cls, value: str) -> str:
@@ -294,6 +321,8 @@ class Settings(BaseSettings):
             yield "BFF_REDIS_SENTINELS: sentinel mode needs host:port,... of the sentinels"
         if self.oauth_enabled:
             yield from self._oauth_problems()
+        if self.assertion_upstreams and not self.bff_public_url:
+            yield "BFF_PUBLIC_URL: required when an upstream uses token assertion (it is the assertions' iss)"
         if self.bff_env != "production":
             return
         if not self.cyberark_tenant_url:
@@ -316,6 +345,11 @@ class Settings(BaseSettings):
         if self.oauth_enabled and self.bff_public_url and not self.bff_public_url.startswith("https://"):
             # The redirect_uri carries the authorization code: over plain http anyone on the way can take it.
             yield "BFF_PUBLIC_URL: must be https:// in production"
+        for upstream in self.bff_upstreams:
+            if not upstream.url.startswith("https://"):
+                yield f"BFF_UPSTREAMS: upstream {upstream.name!r}: url: must be https:// in production"
+        if self.assertion_upstreams and self.bff_assertion_keys is None:
+            yield "BFF_ASSERTION_KEYS: required in production when an upstream uses token assertion"
 
     def _oauth_problems(self) -> Iterator[str]:
         """With ``oauth`` among the login modes, every setting the code flow needs is there."""
@@ -337,6 +371,11 @@ class Settings(BaseSettings):
     @property
     def tenant_url(self) -> str:
         return self.cyberark_tenant_url or DEV_TENANT_URL
+
+    @property
+    def assertion_upstreams(self) -> bool:
+        """Whether any upstream receives identity assertions (so keys and the JWKS exist)."""
+        return any(upstream.mode == "assertion" for upstream in self.bff_upstreams)
 
     @property
     def cookie_name(self) -> str:

@@ -4,6 +4,7 @@ Example::
 
     .venv/bin/python -m bench.instructions                   # this tree, 1,000 calls after 300 warm-up calls
     .venv/bin/python -m bench.instructions /tmp/before .     # several trees (git worktrees) in one run
+    .venv/bin/python -m bench.instructions --upstream assertion   # the same call to an upstream (api.md §7)
     .venv/bin/python -m bench.instructions --python .venv/bin/python .   # on the dev venv's interpreter
 
 The BFF runs on ``.venv-shipped`` (``make shipped-venv``: Debian's optimised CPython 3.11 with
@@ -19,6 +20,10 @@ redis-server and nginx tenant as ``make bench``, with instrumentation switched o
 calls; 16 connections keep it busy the way wrk's do. It also prints the Redis commands per counted call
 at steady state (``INFO commandstats`` over 20,000 calls to the same BFF run without callgrind), the figure
 the session cache brings from 1.0 towards 0.
+
+``--upstream MODE`` counts a call to an upstream of ``BFF_UPSTREAMS`` instead (``/svc/bench/...``, the same
+nginx answer, the credential of ``MODE``: an assertion, or none): an upstream call must cost no more than a
+tenant call. Trees without upstreams answer 404 there and are reported as such.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import glob
+import json
 import os
 import re
 import subprocess
@@ -46,11 +52,20 @@ from bench.harness import (
     wait_port,
 )
 
+#: Where the counted calls go: the tenant under /api, or (``--upstream``) the bench upstream's prefix.
+UPSTREAM_PREFIX = "/svc/bench"
 
-async def drive(port: int, cookie: str, calls: int, conns: int) -> None:
+
+def upstream_env(up_port: int, mode: str) -> dict[str, str]:
+    """The settings that put the nginx tenant behind ``UPSTREAM_PREFIX`` as an upstream in ``mode``."""
+    entry = {"name": "bench", "url": f"http://127.0.0.1:{up_port}", "allow": f"POST {PATH}", "token": mode}
+    return {"BFF_UPSTREAMS": json.dumps([entry]), "BFF_PUBLIC_URL": "http://127.0.0.1"}
+
+
+async def drive(port: int, cookie: str, calls: int, conns: int, prefix: str = "/api") -> None:
     """``calls`` POSTs over ``conns`` keep-alive connections; every answer must be a 200."""
     request = (
-        f"POST /api{PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"POST {prefix}{PATH} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
         f"Accept: application/json\r\nX-CSRF: 1\r\nCookie: {cookie}\r\nContent-Length: 15\r\n\r\n"
         '{"force":false}'
     ).encode()
@@ -102,7 +117,9 @@ def reset_redis_stats(port: int) -> None:
         client.config_resetstat()
 
 
-def count(tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, python: str) -> float:
+def count(
+    tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, python: str, prefix: str = "/api"
+) -> float:
     """Instructions per call for the BFF in ``tree``."""
     env = {**env, "PYTHONPATH": str(tree), "PYTHONHASHSEED": "0"}
     port = free_port()
@@ -119,9 +136,9 @@ def count(tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, py
         # Seeded once the BFF is up (valgrind takes a minute to start it): a session seeded before would pass
         # its lazy last_seen_at write (60 s) during the counted calls, which would then count that write.
         cookie = seed_cookie(python, env, tree)
-        asyncio.run(drive(port, cookie, 300, conns))  # warm-up: imports, pools, specialised bytecode
+        asyncio.run(drive(port, cookie, 300, conns, prefix))  # warm-up: imports, pools, specialised bytecode
         subprocess.run(["callgrind_control", "-i", "on", str(proc.pid)], check=True, capture_output=True)
-        asyncio.run(drive(port, cookie, calls, conns))
+        asyncio.run(drive(port, cookie, calls, conns, prefix))
         subprocess.run(["callgrind_control", "-i", "off", str(proc.pid)], check=True, capture_output=True)
         subprocess.run(["callgrind_control", "-d", str(proc.pid)], check=True, capture_output=True)
     finally:
@@ -132,7 +149,14 @@ def count(tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, py
 
 
 def commands_per_call(
-    tree: Path, run: Path, env: dict[str, str], calls: int, conns: int, python: str, redis_port: int
+    tree: Path,
+    run: Path,
+    env: dict[str, str],
+    calls: int,
+    conns: int,
+    python: str,
+    redis_port: int,
+    prefix: str = "/api",
 ) -> tuple[dict[str, int], float]:
     """Redis's commands during ``calls`` proxied calls at steady state, and their seconds, at full speed
     (under callgrind the clock-driven work, the session cache's heartbeat, would weigh 50 times more)."""
@@ -147,10 +171,10 @@ def commands_per_call(
     try:
         wait_port(port, proc, timeout=60)
         cookie = seed_cookie(python, env, tree)
-        asyncio.run(drive(port, cookie, 300, conns))
+        asyncio.run(drive(port, cookie, 300, conns, prefix))
         reset_redis_stats(redis_port)
         started = time.monotonic()
-        asyncio.run(drive(port, cookie, calls, conns))
+        asyncio.run(drive(port, cookie, calls, conns, prefix))
         seconds = time.monotonic() - started
         return redis_commands(redis_port), seconds
     finally:
@@ -170,7 +194,13 @@ def main(argv: list[str] | None = None) -> int:
         default=str(bff_python()),
         help="the BFF's interpreter for every tree (default: .venv-shipped's if made, else .venv's)",
     )
+    parser.add_argument(
+        "--upstream",
+        choices=["assertion", "none"],
+        help="count calls to an upstream of BFF_UPSTREAMS with this credential, not to the tenant",
+    )
     args = parser.parse_args(argv)
+    prefix = "/api" if args.upstream is None else UPSTREAM_PREFIX
     # Absolute, as each tree's BFF runs in that tree (not resolved: a venv's python is a symlink out of it).
     args.python = os.path.abspath(args.python)
     run = Path(tempfile.mkdtemp(prefix="bff-instructions-"))
@@ -179,9 +209,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         redis_port, up_port, _ = start_store_and_tenant(procs)
         env = bff_env(up_port, redis_port)
+        if args.upstream is not None:
+            env.update(upstream_env(up_port, args.upstream))
         for tree in args.trees:
             commands, seconds = commands_per_call(
-                Path(tree).resolve(), run, env, args.plain_calls, args.conns, args.python, redis_port
+                Path(tree).resolve(), run, env, args.plain_calls, args.conns, args.python, redis_port, prefix
             )
             # The session cache's heartbeat PINGs go by the clock, not by the calls: shown apart, per second.
             pings = commands.pop("ping", 0)
@@ -191,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"and {pings / seconds:.1f} PING/s)  {tree}\n"
             )
             sys.stdout.flush()
-            per_call = count(Path(tree).resolve(), run, env, args.calls, args.conns, args.python)
-            sys.stdout.write(f"{per_call / 1000:9.1f}k instructions per proxied call  {tree}\n")
+            per_call = count(Path(tree).resolve(), run, env, args.calls, args.conns, args.python, prefix)
+            to = "" if args.upstream is None else f" to {UPSTREAM_PREFIX} ({args.upstream})"
+            sys.stdout.write(f"{per_call / 1000:9.1f}k instructions per proxied call{to}  {tree}\n")
             sys.stdout.flush()
     finally:
         procs.stop_all()

@@ -235,6 +235,28 @@ GROUPS: list[tuple[str, dict[str, Doc]]] = [
         },
     ),
     (
+        "Upstreams: your own APIs behind the BFF",
+        {
+            "bff_upstreams": Doc(
+                "a JSON list of upstreams, each `{name, url, allow}` and optionally `prefix` (default "
+                "`/svc/{name}`), `token` (`assertion`, `access_token` or `none`), `audience`, `timeout`, "
+                "`ca_bundle`; or `BFF_UPSTREAMS_FILE` naming a file of it. Each is proxied at its prefix "
+                'like `/api`, with the credential its `token` names; see README, "Your own APIs behind the '
+                'BFF"',
+                default="none: no upstream, the prefixes are 404",
+                example='[{"name": "orders", "url": "https://orders.internal", "allow": "GET /orders/*"}]',
+            ),
+            "bff_assertion_keys": Doc(
+                "PEM private keys (P-256, RSA 2048+ or Ed25519, blocks one after another) that sign identity "
+                "assertions: the first signs, all are published at `/.well-known/jwks.json`. Give it as "
+                "`BFF_ASSERTION_KEYS_FILE`. Required in production when an upstream uses `assertion`",
+                default="none (development: a key made per process)",
+                example="",
+                production=False,
+            ),
+        },
+    ),
+    (
         "Static files",
         {
             "bff_static_dir": Doc(

@@ -36,13 +36,19 @@ FLOORS: dict[str, int] = {
     "login": 5,
     "security": 5,
     "services": 6,
+    "upstreams": 6,
     "routes": 7,
     "proxy": 7,
     "admin": 7,
     "main": 8,
 }
-#: The one arrow that runs up, by design: settings parses BFF_PROXY_ALLOW with the allow-list's parser.
-EXCEPTIONS = {("app.settings", "app.security.allowlist")}
+#: The arrows that run up, by design: settings parses BFF_PROXY_ALLOW with the allow-list's parser, and
+#: BFF_UPSTREAMS and BFF_ASSERTION_KEYS with theirs (pure parsers; the keys' only when the keys are set).
+EXCEPTIONS = {
+    ("app.settings", "app.security.allowlist"),
+    ("app.settings", "app.upstreams.config"),
+    ("app.settings", "app.upstreams.keys"),
+}
 #: What the store and observe may stand on: nothing of the domain.
 GROUND = {"observe": {"settings"}, "store": {"errors", "settings", "observe"}, "origin": {"errors"}}
 
@@ -121,15 +127,24 @@ def _app_modules(loaded: list[str]) -> list[str]:
     return [name for name in loaded if name == "app" or name.startswith("app.")]
 
 
-def test_importing_the_settings_loads_only_the_settings_and_their_parser() -> None:
+def test_importing_the_settings_loads_only_the_settings_and_their_parsers() -> None:
     loaded = _app_modules(_loaded("import app.settings"))
-    assert loaded == ["app", "app.secret_files", "app.security", "app.security.allowlist", "app.settings"]
+    assert loaded == [
+        "app",
+        "app.secret_files",
+        "app.security",
+        "app.security.allowlist",
+        "app.settings",
+        "app.upstreams",
+        "app.upstreams.config",
+    ]
 
 
 def test_importing_the_tenant_client_loads_identity_and_what_is_below_it() -> None:
     loaded = _loaded("import app.identity.client")
     rooms = {_room(name) for name in _app_modules(loaded)} - {""}
-    assert rooms == {"errors", "secret_files", "settings", "observe", "identity", "security"}
+    # security and upstreams only for the settings' parsers (EXCEPTIONS).
+    assert rooms == {"errors", "secret_files", "settings", "observe", "identity", "security", "upstreams"}
     assert [name for name in _app_modules(loaded) if _room(name) == "observe"] == [
         "app.observe",
         "app.observe.request_context",

@@ -149,9 +149,19 @@ class TracedUpstream:
     A wrapper, so that with tracing off the proxy's per-call path has nothing added to it.
     """
 
-    def __init__(self, upstream: Upstream, trace: TraceHook) -> None:
+    def __init__(
+        self,
+        upstream: ProxyUpstream,
+        trace: TraceHook,
+        *,
+        route: str = "/api/{path}",
+        name: str | None = None,
+    ) -> None:
         self.inner = upstream
         self.trace = trace
+        #: The calls' route template, and the upstream of ``BFF_UPSTREAMS`` they go to (None: the tenant).
+        self.route = route
+        self.name = name
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -170,7 +180,7 @@ class TracedUpstream:
         *,
         length: int | None = None,
     ) -> OriginResponse:
-        with self.trace("proxy", method, route="/api/{path}") as span:
+        with self.trace("proxy", method, route=self.route, upstream=self.name) as span:
             # Ours replace any the browser sent: the tenant sees the BFF's span as its parent.
             headers[:] = [(k, v) for k, v in headers if k.lower() not in (b"traceparent", b"tracestate")]
             headers.extend((k.encode("latin-1"), v.encode("latin-1")) for k, v in span.headers.items())

@@ -82,6 +82,7 @@ class AccessMiddleware:
                 status,
                 round(elapsed * 1000, 2),
                 state.get("session"),
+                scope.get("bff_upstream"),
             )
 
 
@@ -130,28 +131,28 @@ class AccessLines:
         status: int,
         duration_ms: float,
         session: str | None,
+        upstream: str | None = None,
     ) -> None:
         level = logging.DEBUG if quiet else logging.INFO
         handler = _sole_json_handler(level)
         if handler is None:
             if access_log.isEnabledFor(level):
-                access_log.log(
-                    level,
-                    "request",
-                    extra={
-                        "request_id": request_id,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": duration_ms,
-                        "session": session,
-                    },
-                )
+                fields = {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": duration_ms,
+                    "session": session,
+                }
+                if upstream is not None:
+                    fields["upstream"] = upstream
+                access_log.log(level, "request", extra=fields)
             return
         if not access_log.isEnabledFor(level):
             return
         self._pending.append(
-            self.line(time.time(), quiet, request_id, method, route, status, duration_ms, session)
+            self.line(time.time(), quiet, request_id, method, route, status, duration_ms, session, upstream)
         )
         if self._handler is None:
             self._handler = handler
@@ -170,6 +171,7 @@ class AccessLines:
         status: int,
         duration_ms: float,
         session: str | None,
+        upstream: str | None = None,
     ) -> str:
         """The line (and its newline) JsonFormatter writes for this access record made at ``created``."""
         second = int(created)
@@ -178,12 +180,14 @@ class AccessLines:
             stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
             self._stamp = stamp
         msecs = int((created - second) * 1000)
+        # A call to an upstream of BFF_UPSTREAMS names it, as JsonFormatter writes an extra field.
+        tail = "" if upstream is None else ',"upstream":' + encode_basestring_ascii(upstream)
         return (
             f'{{"time":"{stamp[1]}.{msecs:03d}Z","level":"{"debug" if quiet else "info"}",'
             f'"logger":"bff.access","message":"request","request_id":{encode_basestring_ascii(request_id)},'
             f'"method":{encode_basestring_ascii(method)},"route":{encode_basestring_ascii(route)},'
             f'"status":{status!r},"duration_ms":{duration_ms!r},'
-            f'"session":{"null" if session is None else encode_basestring_ascii(session)}}}\n'
+            f'"session":{"null" if session is None else encode_basestring_ascii(session)}{tail}}}\n'
         )
 
     def flush(self) -> None:

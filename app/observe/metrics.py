@@ -175,6 +175,12 @@ class Metrics:
         self.tenant_latency = LoopHistogram(
             "bff_tenant_call_duration_seconds", "Time the tenant took, by call", ["call"], self.registry
         )
+        self.upstream_latency = LoopHistogram(
+            "bff_upstream_call_duration_seconds",
+            "Time an upstream of BFF_UPSTREAMS took to answer, by upstream name",
+            ["upstream"],
+            self.registry,
+        )
         self.logins = Counter(
             "bff_logins",
             "Login outcomes, by login mode (api, oauth)",

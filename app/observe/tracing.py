@@ -80,15 +80,26 @@ class Tracing:
         return any(address in network for network in self.trusted)
 
     @contextmanager
-    def call(self, call: str, method: str, route: str | None = None) -> Iterator[_CallSpan]:
-        """The :data:`~app.observe.trace_hook.TraceHook` a tenant client takes: a CLIENT span per call."""
+    def call(
+        self, call: str, method: str, route: str | None = None, upstream: str | None = None
+    ) -> Iterator[_CallSpan]:
+        """The :data:`~app.observe.trace_hook.TraceHook` a tenant client takes: a CLIENT span per call.
+
+        ``upstream``: the call goes to that upstream of ``BFF_UPSTREAMS`` (``GET orders proxy``), not the
+        tenant.
+        """
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
-        attributes = {"http.request.method": method, "bff.tenant.call": call}
+        if upstream is None:
+            attributes = {"http.request.method": method, "bff.tenant.call": call}
+            name = f"{method} tenant {call}"
+        else:
+            attributes = {"http.request.method": method, "bff.upstream": upstream}
+            name = f"{method} {upstream} {call}"
         if route is not None:
             attributes["http.route"] = route
         with self.tracer.start_as_current_span(
-            f"{method} tenant {call}",
+            name,
             kind=SpanKind.CLIENT,
             attributes=attributes,
             record_exception=False,  # an exception's message can carry what a span must not

@@ -1,16 +1,19 @@
-"""One proxied call: allow-list, session (one Redis round trip), header rules, tenant call, streamed answer.
+"""One proxied call: allow-list, session (one Redis round trip), header rules, the call, streamed answer.
 
 Example::
 
-    proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))
+    proxy = Proxy(settings, metrics, guards=(HeaderBudget().refusal,))   # the tenant, under /api
+    orders = Proxy(settings, metrics, target=upstream_target(...), guards=...)   # an upstream (api.md §7)
     await proxy.open(sessions)          # in the lifespan: the tenant client starts with the event loop
     await proxy.handle(scope, receive, send)   # for a request under /api/
     await proxy.aclose()
 
 The way through is short and one-directional (design.md): the guards (checks on the scope alone, given by
 app/main.py), then refuse what the allow-list does not name before anything else (no Redis, nothing
-upstream), then the session, then the tenant (its client: app/identity/upstream.py). Errors raised before the
-answer starts become the documented JSON; once the answer has started, a failure can only cut the connection.
+upstream), then the session, then the target (the tenant, or an upstream: app/proxy/target.py, which also
+makes its client). Errors raised before the answer starts become the documented JSON; once the answer has
+started, a failure can only cut the connection. The tenant and every upstream go through this same code;
+only the tenant's answers can end a session (an upstream's 401/403 is its verdict on its own credential).
 """
 
 from __future__ import annotations
@@ -31,18 +34,21 @@ from app.errors import (
     RateLimited,
     SessionExpired,
     TenantError,
+    TenantTimeout,
     Unauthenticated,
+    UpstreamTimeout,
+    UpstreamUnavailable,
     send_error,
 )
 from app.identity.envelope import rejects_token
-from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream, Upstream
+from app.identity.upstream import NATIVE_CLIENT, ProxyUpstream
 from app.observe.logs import audit
 from app.observe.metrics import Metrics
 from app.origin.connection import OriginResponse
 from app.proxy.body import BrowserGone, Deadlines, RequestBody
 from app.proxy.encoding import decoded
 from app.proxy.inbound import content_length, cookie_value, tenant_raw_path, valid_query
-from app.security.allowlist import AllowList
+from app.proxy.target import Target, tenant_target
 from app.security.cookies import clear_session_cookie
 from app.security.headers import (
     UPSTREAM_REQUEST_HEADERS,
@@ -78,24 +84,42 @@ Guard = Callable[[Scope], BFFError | None]
 
 
 class Proxy:
-    """The /api data plane for one app: ``Proxy(settings, metrics, guards=...)``, opened by the lifespan."""
+    """The data plane for one target: ``Proxy(settings, metrics, target=..., guards=...)``, opened by the
+    lifespan. Without ``target``: the tenant under /api."""
 
-    def __init__(self, settings: Settings, metrics: Metrics, *, guards: Sequence[Guard] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics,
+        *,
+        target: Target | None = None,
+        guards: Sequence[Guard] = (),
+    ) -> None:
         self.settings = settings
+        self.target = target = target or tenant_target(settings)
         #: Run first, in order, on every call: the first error is the answer (the checks the app's middleware
         #: runs for its other routes, as function calls rather than layers on the hot path).
         self.guards = tuple(guards)
-        self.allow = AllowList.from_text(settings.bff_proxy_allow)
+        self.allow = target.allow
+        self._prefix = target.prefix
+        #: None for the tenant (its bearer, the native-client headers, the session's pod).
+        self._credential = target.credential
+        self._tenant = target.is_tenant
         self.max_body = settings.bff_max_body_bytes
         self.preread = settings.bff_proxy_preread_bytes
         self.body_timeout = settings.bff_proxy_body_timeout
         self.max_in_flight = settings.bff_proxy_max_in_flight
-        #: Calls in flight per session (its storage key), from the session check to the answer's last byte.
+        #: Calls in flight per session (its storage key), from the session check to the answer's last byte;
+        #: each target counts its own (each has its own pool to protect).
         self.in_flight: dict[str, int] = {}
         self.metrics = metrics
         self._cookie_name = settings.cookie_name.encode("latin-1")
         self._clear_cookie = clear_session_cookie(settings)
-        self._tenant_latency = metrics.tenant_latency.labels(call="proxy")
+        self._tenant_latency = (
+            metrics.tenant_latency.labels(call="proxy")
+            if self._tenant
+            else metrics.upstream_latency.labels(upstream=target.name)
+        )
         self._sessions: SessionService | None = None
         self._upstream: ProxyUpstream | None = None
         self._refresher: Refresher | None = None
@@ -108,11 +132,11 @@ class Proxy:
         upstream: ProxyUpstream | None = None,
         refresher: Refresher | None = None,
     ) -> None:
-        """Start serving with ``sessions``; the tenant client is made here (it needs the running loop)."""
+        """Start serving with ``sessions``; the target's client is made here (it needs the running loop)."""
         self._sessions = sessions
-        # OAuth sessions' access tokens are refreshed before use (the app always gives a refresher).
-        self._refresher = refresher
-        self._upstream = upstream or Upstream.from_settings(self.settings)
+        # OAuth sessions' access tokens are refreshed before use, when the target gets them.
+        self._refresher = refresher if self.target.refreshes else None
+        self._upstream = upstream or self.target.open_client()
         loop = asyncio.get_running_loop()
         self._deadlines = Deadlines(loop)
         self._loop_time = loop.time
@@ -129,7 +153,7 @@ class Proxy:
         return self._upstream
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Serve one request under /api: forward it, or answer the documented error."""
+        """Serve one request under the target's prefix: forward it, or answer the documented error."""
         for guard in self.guards:
             error = guard(scope)
             if error is not None:
@@ -147,7 +171,7 @@ class Proxy:
         # each coroutine frame above it, and this is the hot path.
         done = False
         try:
-            if response.status in (401, 403):
+            if self._tenant and response.status in (401, 403):
                 await self._end(session, f"HTTP {response.status}")
             # Up to PEEK_BYTES of the answer, and whether that is all of it.
             chunks: list[bytes] = []
@@ -162,7 +186,7 @@ class Proxy:
                     break
                 if size >= PEEK_BYTES:
                     break
-            if done and chunks:
+            if done and chunks and self._tenant:
                 # The check reads what the tenant meant: a compressed rejection is still a rejection.
                 encoding = response.header(b"content-encoding")
                 if rejects_token(chunks if encoding is None else _decoded(chunks, encoding)):
@@ -185,7 +209,9 @@ class Proxy:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             except TenantError as exc:
                 # Headers are out: the only honest signal left is an incomplete answer (the server cuts it).
-                log.warning("tenant answer broke off mid-stream", extra={"error": exc.code})
+                log.warning(
+                    "answer broke off mid-stream", extra={"error": exc.code, "target": self.target.name}
+                )
                 return
             await send({"type": "http.response.body", "body": b""})
             done = True
@@ -207,7 +233,10 @@ class Proxy:
                 self.metrics.store_errors.inc()
                 log.warning("store unavailable", extra={"cause": type(exc.__cause__).__name__})
             elif isinstance(exc, TenantError):
-                log.warning("tenant call failed", extra={"error": exc.code})
+                log.warning("proxied call failed", extra={"error": exc.code, "target": self.target.name})
+                if not self._tenant:
+                    # The client's errors speak of the identity service: an upstream's name their own.
+                    exc = UpstreamTimeout() if isinstance(exc, TenantTimeout) else UpstreamUnavailable()
             await send_error(send, exc)
         else:
             # The proxy runs outside FastAPI's error middleware: the one JSON 500, never a traceback.
@@ -217,9 +246,9 @@ class Proxy:
             await send_error(send, BFFError())
 
     async def _call(self, scope: Scope, receive: Receive) -> tuple[OriginResponse, Session]:
-        """Check the request, load the session and send the call: the tenant's answer, headers read."""
+        """Check the request, load the session and send the call: the target's answer, headers read."""
         method: str = scope["method"]
-        raw_path = tenant_raw_path(scope)
+        raw_path = tenant_raw_path(scope, self._prefix)
         if raw_path is None or not self.allow.allows_raw(method, raw_path):
             raise NotAllowed()
         query: bytes = scope.get("query_string", b"")
@@ -259,6 +288,15 @@ class Proxy:
             if session.access_expires_at is not None and self._refresher is not None:
                 if self._refresher.due(session):
                     session = await self._refresher.fresh(cookie, session)
+            if self._tenant:
+                bearer: str | None = session.bearer
+                extra = _NATIVE_CLIENT
+                base_url = session.tenant_url
+            else:
+                # Before the body is read: a refusal (token_unavailable) sends nothing upstream.
+                bearer = self._credential(session)  # type: ignore[misc]
+                extra = []
+                base_url = None
             kept = request_headers_for_upstream(listed, request_id=state.get("request_id"))
             length = content_length(lengths)
             if length is not None and length > self.max_body:
@@ -272,8 +310,9 @@ class Proxy:
             )
             # Before a tenant connection is taken: a small body that trickles in holds none of the pool.
             body = await reader.start(self._deadlines)
-            kept.append((b"authorization", b"Bearer " + session.bearer.encode("latin-1")))
-            kept += _NATIVE_CLIENT
+            if bearer is not None:
+                kept.append((b"authorization", b"Bearer " + bearer.encode("latin-1")))
+            kept += extra
 
             started = time.perf_counter()
             try:
@@ -286,7 +325,7 @@ class Proxy:
                     query.decode("ascii"),
                     kept,
                     body or None,
-                    session.tenant_url,
+                    base_url,
                     length=None if isinstance(body, bytes) else length,
                 )
             except TenantError as exc:

@@ -31,8 +31,9 @@ def is_api_path(path: str) -> bool:
     return path.startswith("/api/") or path == API_PREFIX
 
 
-def tenant_raw_path(scope: Scope) -> bytes | None:
-    """The raw path after ``/api`` (e.g. ``b"/Security/Whoami"``), or None when the raw bytes do not say /api.
+def tenant_raw_path(scope: Scope, prefix: bytes = _RAW_PREFIX) -> bytes | None:
+    """The raw path after ``prefix`` (``/api``: e.g. ``b"/Security/Whoami"``), or None when the raw bytes do
+    not start with it (an upstream's prefix is passed in the same way).
 
     ``raw_path`` is what was received; a client that spelled the prefix differently (``/%61pi/...``) is
     refused rather than trusted. Some servers leave the query on ``raw_path``: it is cut off here.
@@ -41,9 +42,9 @@ def tenant_raw_path(scope: Scope) -> bytes | None:
     if raw is None:
         return None  # no raw bytes to decide on: deny rather than guess from the decoded path
     raw = raw.partition(b"?")[0]
-    if not raw.startswith(_RAW_PREFIX):
+    if not raw.startswith(prefix):
         return None
-    rest = raw[len(_RAW_PREFIX) :]
+    rest = raw[len(prefix) :]
     if rest and not rest.startswith(b"/"):
         return None
     return rest

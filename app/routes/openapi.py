@@ -12,7 +12,8 @@ FastAPI documents what the routes declare; what the BFF's own layers add is writ
 - every error answer per operation, its status and its ``error`` codes (an enum, from the exception tree):
   the codes a route names in its ``documented_errors`` descriptions, plus the refusals of the guards that
   run before it (origin, csrf, header budget, body limits);
-- the proxy, ``/api/{path}``, which FastAPI never sees (it is served ahead of the router);
+- the proxy, ``/api/{path}``, which FastAPI never sees (it is served ahead of the router), and each upstream
+  of ``BFF_UPSTREAMS`` at ``{prefix}/{path}`` the same way;
 - the OAuth navigations as ``302`` redirects with their ``Location``.
 """
 
@@ -89,10 +90,14 @@ def complete(doc: dict[str, Any], settings: Settings) -> dict[str, Any]:
         "oauthLogin": _cookie(settings.oauth_cookie_name, "an OAuth login in progress (SameSite=Lax)"),
     }
     doc["paths"]["/api/{path}"] = _proxy_path_item()
+    proxied = ["/api/{path}"]
+    for upstream in settings.bff_upstreams:
+        doc["paths"][upstream.route] = _upstream_path_item(upstream.name, upstream.mode)
+        proxied.append(upstream.route)
     for path, item in doc["paths"].items():
         for method, operation in item.items():
             if method in _PROXY_METHODS or method in _SAFE:
-                _complete_operation(path, method, operation, statuses)
+                _complete_operation(path, method, operation, statuses, proxied=path in proxied)
     return doc
 
 
@@ -100,7 +105,9 @@ def _cookie(name: str, what: str) -> dict[str, Any]:
     return {"type": "apiKey", "in": "cookie", "name": name, "description": what}
 
 
-def _complete_operation(path: str, method: str, operation: dict[str, Any], statuses: dict[str, int]) -> None:
+def _complete_operation(
+    path: str, method: str, operation: dict[str, Any], statuses: dict[str, int], *, proxied: bool = False
+) -> None:
     responses: dict[str, Any] = operation["responses"]
     codes: dict[int, set[str]] = {}
     for status, response in list(responses.items()):
@@ -112,7 +119,7 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any], statu
         text = response.get("description", "")
         named = {c for c, s in statuses.items() if s == int(status) and re.search(rf"\b{c}\b", text)}
         codes.setdefault(int(status), set()).update(named)
-    guarded = path.startswith(_GUARDED)
+    guarded = path.startswith(_GUARDED) or proxied
     unsafe = method not in _SAFE
     codes.setdefault(431, set()).add("headers_too_large")
     if guarded:
@@ -131,7 +138,7 @@ def _complete_operation(path: str, method: str, operation: dict[str, Any], statu
         old = responses.get(str(code_status), {})
         description = old.get("description") or ", ".join(sorted(named))
         responses[str(code_status)] = _error_response(description, sorted(named), code_status)
-    security = _security(path, method)
+    security = [{"session": []}] if proxied else _security(path, method)
     if security is not None:
         operation["security"] = security
     if path.startswith("/auth/oauth/") and "302" in responses:
@@ -170,6 +177,28 @@ def _security(path: str, method: str) -> list[dict[str, list[str]]] | None:
     if path == "/auth/oauth/callback":
         return [{"oauthLogin": []}]
     return None
+
+
+def _upstream_path_item(name: str, mode: str) -> dict[str, Any]:
+    """An upstream's ``{prefix}/{path}``: the same proxy, its own allow-list and credential (api.md §7)."""
+    item = _proxy_path_item()
+    forbidden = "not_allowed: no rule of the upstream's allow matches the method and path"
+    if mode == "access_token":
+        forbidden += "; token_unavailable: the session has no OAuth access token (an API login)"
+    for method, operation in item.items():
+        operation["summary"] = f"Forward an allow-listed call to the upstream {name}"
+        operation["description"] = (
+            "`{path}` is the upstream's path (it may hold slashes). Its status (401 and 403 included: they "
+            "do not end the session), body and end-to-end headers come back as they are, less cookies, "
+            "Access-Control-* and hop-by-hop headers."
+        )
+        operation["operationId"] = f"upstream_{name.replace('-', '_')}_{method}"
+        operation["tags"] = ["upstreams"]
+        responses = operation["responses"]
+        responses["200"]["description"] = "the upstream's answer"
+        responses["401"]["description"] = "unauthenticated (no live session)"
+        responses["403"]["description"] = forbidden
+    return item
 
 
 def _proxy_path_item() -> dict[str, Any]:

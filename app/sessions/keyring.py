@@ -16,6 +16,7 @@ BUCKET_LABEL = b"bff/rate-bucket/v1"
 INDEX_NAME_LABEL = b"bff/user-index-name/v1"
 OAUTH_LOGIN_LABEL = b"bff/oauth-login-cookie/v1"
 USER_NAME_LABEL = b"bff/user-name/v1"
+ASSERTION_SID_LABEL = b"bff/assertion-sid/v1"
 
 
 def _derive(secret: bytes, label: bytes) -> bytes:
@@ -43,6 +44,7 @@ class Keyring:
 
     __slots__ = (
         "_bucket_key",
+        "_sid_key",
         "_index_keys",
         "_index_name_keys",
         "_log_key",
@@ -63,6 +65,7 @@ class Keyring:
         self._oauth_login_keys = tuple(_derive(s, OAUTH_LOGIN_LABEL) for s in secrets)
         # One per secret too: a name written before a rotation must still lead an operator to its user.
         self._name_keys = tuple(dict.fromkeys(_derive(s, USER_NAME_LABEL) for s in secrets))
+        self._sid_key = _derive(secrets[0], ASSERTION_SID_LABEL)
 
     @property
     def index_keys(self) -> tuple[bytes, ...]:
@@ -88,6 +91,11 @@ class Keyring:
         """
         folded = name.casefold().encode()
         return tuple(_keyed_hash(key, folded, 16) for key in self._name_keys)
+
+    def assertion_sid(self, storage_key: str) -> str:
+        """An upstream's ``sid`` for a session (from its storage key): the same on every call of the session,
+        and neither its id, its storage key nor its public id, so an upstream can correlate but never act."""
+        return _keyed_hash(self._sid_key, storage_key.encode(), 16)
 
     def bucket(self, value: str) -> str:
         """A keyed hash naming a rate-limit bucket, so the store never shows a client IP or username."""

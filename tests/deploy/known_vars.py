@@ -24,6 +24,11 @@ def settings_vars() -> set[str]:
     return {name.upper() for name in Settings.model_fields}
 
 
+def file_vars() -> set[str]:
+    """``NAME_FILE`` for every setting: the app reads NAME from that file (Docker and Kubernetes secrets)."""
+    return {name + "_FILE" for name in settings_vars()}
+
+
 def container_vars() -> set[str]:
     """What a BFF container's environment may name; anything else is a typo the app would silently ignore."""
-    return settings_vars() | set(gen_config_docs().IMAGE_VARS)
+    return settings_vars() | file_vars() | set(gen_config_docs().IMAGE_VARS)

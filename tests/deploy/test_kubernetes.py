@@ -346,11 +346,54 @@ def test_the_oauth_lines_uncommented_are_a_valid_production_configuration(k8s: d
         env.update(commented(relative))  # the overlay's lines after the base's, as kustomize merges them
     env.update(commented(SECRET_FILE))
     env.update({"BFF_SESSION_SECRETS": "f" * 64, "CYBERARK_OAUTH_CLIENT_SECRET": "a-real-secret"})
+    # The upstream's lines name the assertion keys by file (the operator's own Secret): the file's content.
+    assert env.pop("BFF_ASSERTION_KEYS_FILE") == "/run/secrets/bff-assertion/keys.pem"
+    env["BFF_ASSERTION_KEYS"] = _assertion_key_pem()
     settings = settings_from(env)
+    [orders] = settings.bff_upstreams
+    assert orders.url.startswith("https://") and orders.mode == "assertion"
     assert settings.bff_env == "production" and settings.bff_login_modes == ["api", "oauth"]
     # The redirect URI the tenant app must list is on the Ingress's own host.
     hosts = [rule["host"] for rule in k8s["Ingress"]["spec"]["rules"]]
     assert settings.oauth_redirect_uri == f"https://{hosts[0]}/auth/oauth/callback"
+
+
+def _assertion_key_pem() -> str:
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+
+
+def test_the_assertion_keys_patch_mounts_the_file_the_commented_setting_names(tmp_path: Path) -> None:
+    """Uncommented as the overlay says, the keys Secret is mounted where BFF_ASSERTION_KEYS_FILE looks."""
+    copy = tmp_path / "kubernetes"
+    shutil.copytree(FOLDER, copy, ignore=shutil.ignore_patterns("secret.env"))
+    overlay = copy / "overlays" / "example"
+    shutil.copy(overlay / "secret.env.example", overlay / "secret.env")
+    (overlay / "assertion-keys.pem").write_text(_assertion_key_pem())
+    text = (overlay / "kustomization.yaml").read_text()
+    for line in (
+        "  # - name: cyberark-bff-assertion\n",
+        "  #   type: Opaque\n",
+        "  #   files:\n",
+        "  #     - keys.pem=assertion-keys.pem\n",
+        "  # - path: assertion-keys.yaml\n",
+    ):
+        assert line in text, line
+        text = text.replace(line, line.replace("  # ", "  ", 1))
+    (overlay / "kustomization.yaml").write_text(text)
+    rendered = {(r["kind"], r["metadata"]["name"].rsplit("-", 1)[0]): r for r in build(overlay)}
+    secret = rendered[("Secret", "cyberark-bff-assertion")]
+    assert set(secret["data"]) == {"keys.pem"}
+    deployment = next(r for r in build(overlay) if r["kind"] == "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    [volume] = [v for v in pod["volumes"] if v["name"] == "assertion-keys"]
+    assert volume["secret"]["secretName"] == secret["metadata"]["name"]
+    [mount] = [m for c in pod["containers"] for m in c["volumeMounts"] if m["name"] == "assertion-keys"]
+    named = commented(EXAMPLE / "kustomization.yaml")["BFF_ASSERTION_KEYS_FILE"]
+    assert named == mount["mountPath"] + "/keys.pem" and mount["readOnly"] is True
 
 
 # --- the renderer itself ---

@@ -37,6 +37,7 @@ def formatter_line(created: float, quiet: bool, **fields: object) -> str:
     status=st.integers(min_value=100, max_value=599),
     duration_ms=st.floats(min_value=0, max_value=1e7).map(lambda f: round(f, 2)),
     session=st.none() | st.text(),
+    upstream=st.none() | st.text(),
 )
 def test_the_direct_line_is_the_formatters_line(
     created: float,
@@ -47,10 +48,13 @@ def test_the_direct_line_is_the_formatters_line(
     status: int,
     duration_ms: float,
     session: str | None,
+    upstream: str | None,
 ) -> None:
     # Quotes, backslashes, controls, non-ASCII and lone surrogates: escaped as the formatter does.
-    direct = AccessLines().line(created, quiet, request_id, method, route, status, duration_ms, session)
-    fields = {
+    direct = AccessLines().line(
+        created, quiet, request_id, method, route, status, duration_ms, session, upstream
+    )
+    fields: dict[str, object] = {
         "request_id": request_id,
         "method": method,
         "route": route,
@@ -58,6 +62,8 @@ def test_the_direct_line_is_the_formatters_line(
         "duration_ms": duration_ms,
         "session": session,
     }
+    if upstream is not None:  # a call to an upstream of BFF_UPSTREAMS names it; others have no such field
+        fields["upstream"] = upstream
     assert direct == formatter_line(created, quiet, **fields)
 
 

@@ -147,7 +147,7 @@ def normalised(raw: bytes) -> bytes:
 def both(make_bff: BffFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[BffFactory, BffFactory]]:
     def old(**settings: object) -> ServerThread:
         with monkeypatch.context() as patch:
-            patch.setattr("app.proxy.forward.Upstream", AiohttpUpstream)
+            patch.setattr("app.proxy.target.Upstream", AiohttpUpstream)  # the data plane's one client factory
             return make_bff(**settings)
 
     yield old, make_bff

@@ -338,7 +338,7 @@ export interface components {
          * @description The `error` field of every error answer (README, 'Error answers').
          * @enum {string}
          */
-        ErrorCode: "body_too_large" | "csrf" | "headers_too_large" | "internal_error" | "invalid_request" | "login_failed" | "method_not_allowed" | "no_login_in_progress" | "not_allowed" | "not_found" | "origin" | "rate_limited" | "request_timeout" | "session_expired" | "step_in_progress" | "store_unavailable" | "unauthenticated" | "upstream_protocol_error" | "upstream_timeout" | "upstream_unavailable";
+        ErrorCode: "body_too_large" | "csrf" | "headers_too_large" | "internal_error" | "invalid_request" | "login_failed" | "method_not_allowed" | "no_login_in_progress" | "not_allowed" | "not_found" | "origin" | "rate_limited" | "request_timeout" | "session_expired" | "step_in_progress" | "store_unavailable" | "token_unavailable" | "unauthenticated" | "upstream_protocol_error" | "upstream_timeout" | "upstream_unavailable";
         /** LoggedOut */
         LoggedOut: {
             /** End Session Url */
