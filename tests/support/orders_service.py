@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,10 +52,13 @@ class Received:
 class OrdersService:
     """The service's state: who it trusts (``issuer``, ``audience``, ``jwks_url``) and what it got."""
 
-    def __init__(self, *, issuer: str = "", audience: str = "", jwks_url: str = "") -> None:
+    def __init__(
+        self, *, issuer: str = "", audience: str = "", jwks_url: str = "", jwks_ca: str | None = None
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self.jwks_url = jwks_url
+        self.jwks_ca = jwks_ca  # a CA file for a JWKS served over https by a throwaway certificate
         self.calls: list[Received] = []
         self.jwks_fetches = 0
         self._keys: KeySet | None = None
@@ -66,7 +70,7 @@ class OrdersService:
 
     def fetch_keys(self) -> KeySet:
         """The BFF's JWKS over HTTP (as a service caches it; fetched again for an unknown ``kid``)."""
-        answer = httpx.get(self.jwks_url, timeout=5)
+        answer = httpx.get(self.jwks_url, timeout=5, verify=_trust(self.jwks_ca))
         answer.raise_for_status()
         self.jwks_fetches += 1
         self._keys = KeySet.import_key_set(answer.json())
@@ -152,6 +156,10 @@ class OrdersService:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers + extra})
         await send({"type": "http.response.body", "body": data})
+
+
+def _trust(ca: str | None) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca) if ca else True
 
 
 def _at(now: float, options: dict[str, Any]) -> JWTClaimsRegistry:
