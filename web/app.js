@@ -379,7 +379,7 @@ async function showDemoApprove(username) {
   if (simulatorUrl === undefined) {
     simulatorUrl = null;
     try {
-      const answer = await fetch("/auth/options", { cache: "no-store" });
+      const answer = await bff.fetch("/auth/options", { cache: "no-store" });
       simulatorUrl = answer.headers.get("X-BFF-Dev-Simulator");
       await answer.text(); // read to its end: an answer left unread stays open
     } catch {

@@ -75,12 +75,15 @@ def test_app_js_never_parses_text_as_html_or_code() -> None:
 
 def test_app_js_calls_the_bff_only_through_the_package() -> None:
     source = (WEB / "app.js").read_text()
-    assert "fetch(" not in source and "XMLHttpRequest" not in source
+    # No fetch of its own: bff.fetch (the package's, with X-CSRF and credentials) is the only one.
+    assert not re.search(r"(?<![\w.])fetch\(", source) and "XMLHttpRequest" not in source
+    assert "window.fetch" not in source and "globalThis.fetch" not in source
     imports = re.findall(r'^import .* from "([^"]+)";$', source, flags=re.MULTILINE)
     assert imports == ["./vendor/cyberark-bff-client/index.js"]
     assert "createBffClient()" in source, "the same-origin client: no baseUrl, the cookie stays same-origin"
     paths = re.findall(r'bff\.(?:api|fetch)\(\s*[`"]([^`"]*)', source)
-    assert paths == ["/UPRest/GetUPData"], paths
+    # /auth/options once, for the header naming make run's simulator; the apps list through /api.
+    assert paths == ["/auth/options", "/UPRest/GetUPData"], paths
 
 
 def test_the_package_sends_the_cookie_and_csrf_header_through_one_fetch() -> None:
