@@ -33,7 +33,7 @@ from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
 from joserfc.jwt import ClaimsOption
 
-from app.errors import TenantProtocolError, TenantUnavailable, TokenRejected
+from app.errors import TenantError, TenantProtocolError, TenantUnavailable, TokenRejected
 from app.identity.client import JSON_HEADERS, TenantClient
 from app.identity.hosts import tenant_host
 from app.identity.models import User
@@ -174,6 +174,28 @@ class OAuthClient:
         response = await self.tenant.send(self._form_request(self.revoke_endpoint, form))
         if response.status_code != 200:
             raise TenantProtocolError(f"revoke answered HTTP {response.status_code}")
+
+    async def revoke_each(
+        self, refresh_token: str | None, access_token: str | None
+    ) -> list[tuple[Literal["refresh_token", "access_token"], TenantError]]:
+        """Revoke the refresh token, then the access token (those given), each on its own: the failures.
+
+        A failed refresh-token revocation must not keep the access token alive too; a token whose revocation
+        failed lapses at its own expiry.
+        """
+        failures: list[tuple[Literal["refresh_token", "access_token"], TenantError]] = []
+        tokens: list[tuple[str | None, Literal["refresh_token", "access_token"]]] = [
+            (refresh_token, "refresh_token"),
+            (access_token, "access_token"),
+        ]
+        for token, hint in tokens:
+            if token is None:
+                continue
+            try:
+                await self.revoke(token, hint)
+            except TenantError as exc:
+                failures.append((hint, exc))
+        return failures
 
     async def _token_call(self, form: dict[str, str]) -> dict[str, Any]:
         response = await self.tenant.send(self._form_request(self.token_endpoint, self._authenticated(form)))

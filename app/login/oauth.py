@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from app.errors import InvalidRequest, TenantError, TenantProtocolError
+from app.errors import InvalidRequest, TenantProtocolError
 from app.identity.models import User
 from app.identity.oauth import OAuthClient, TokenSet
 from app.sessions.records import Session
@@ -262,13 +262,6 @@ async def revoke_tokens(client: OAuthClient | None, session: Session) -> None:
     """
     if client is None:
         return
-    # Each on its own: a failed refresh-token revocation must not keep the access token alive too.
-    tokens: list[tuple[str, Literal["refresh_token", "access_token"]]] = [(session.bearer, "access_token")]
-    if session.refresh_token is not None:
-        tokens.insert(0, (session.refresh_token, "refresh_token"))
-    for token, hint in tokens:
-        try:
-            await client.revoke(token, hint)
-        except TenantError as exc:
-            extra = {"error": exc.code, "hint": hint, "session": session.log_id}
-            log.info("token revocation failed", extra=extra)
+    for hint, exc in await client.revoke_each(session.refresh_token, session.bearer):
+        extra = {"error": exc.code, "hint": hint, "session": session.log_id}
+        log.info("token revocation failed", extra=extra)

@@ -25,7 +25,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from typing import Literal
 
 from app.errors import SessionExpired, TenantError, TenantTimeout, TokenRejected
 from app.identity.oauth import OAuthClient, TokenSet
@@ -168,17 +167,8 @@ class Refresher:
     async def _revoke(self, session: Session, tokens: TokenSet) -> None:
         """Best effort, each token on its own: one that fails lapses at its own expiry."""
         assert self.oauth is not None  # noqa: S101 - only a refresh made these tokens
-        minted: list[tuple[str | None, Literal["refresh_token", "access_token"]]] = [
-            (tokens.refresh_token, "refresh_token"),
-            (tokens.access_token, "access_token"),
-        ]
-        for token, hint in minted:
-            if token is None:
-                continue
-            try:
-                await self.oauth.revoke(token, hint)
-            except TenantError as exc:
-                log.info("revoking a refresh's tokens failed", extra={"error": exc.code, "hint": hint})
+        for hint, exc in await self.oauth.revoke_each(tokens.refresh_token, tokens.access_token):
+            log.info("revoking a refresh's tokens failed", extra={"error": exc.code, "hint": hint})
         audit("refreshed_tokens_revoked", session=session.log_id, reason="session ended during the refresh")
 
     def _usable(self, session: Session) -> bool:
